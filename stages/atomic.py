@@ -1,0 +1,83 @@
+"""Crash-safe file writes: temp name, fsync, atomic rename (the Maildir rule).
+
+A reader never sees a torn file: it sees the old one, the new one, or none.
+On Windows `os.replace` fails while an antivirus or indexer holds the target,
+so it is retried for a bounded time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+REPLACE_TRIES = 20
+REPLACE_PAUSE_S = 0.05
+FILE_MODE = 0o600
+
+
+def replace_with_retry(src: Path, dst: Path) -> None:
+    """`os.replace` that rides out a transient PermissionError (a file held open on Windows)."""
+    for attempt in range(REPLACE_TRIES):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if attempt == REPLACE_TRIES - 1:
+                raise
+            time.sleep(REPLACE_PAUSE_S * (attempt + 1))
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX only; Windows has no directory handles for this)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically: `.name.<random>.tmp` beside it, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        replace_with_retry(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Atomic, human-readable JSON (UTF-8, indented, accents kept)."""
+    if isinstance(data, BaseModel):
+        text = data.model_dump_json(indent=1)
+    else:
+        text = json.dumps(data, ensure_ascii=False, indent=1)
+    write_text(path, text + "\n")
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Delete `.*.tmp` leftovers of writes that a crash interrupted; they were never visible."""
+    count = 0
+    if folder.is_dir():
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+            count += 1
+    return count

@@ -1,0 +1,96 @@
+"""Owning a session while its stages run: lock, processes, keys, progress, final state."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from rich.console import Console
+
+from stages import lock, logs, progress
+from stages.cli.keys import Keys
+from stages.config import PipelineConfig
+from stages.spool import Session, now_iso
+from stages.supervise import Supervisor
+
+TICK_S = 0.25
+PRINT_EVERY_S = 5.0
+
+
+def _line(session: Session) -> str:
+    st = progress.status_of(session)
+    return (f"{st.state}: {progress.clock(st.audio_seconds)} captured in {st.captured} batches, "
+            f"{st.transcribed} transcribed, lag {st.lag_batches} batch(es), {st.chunks} summary chunk(s)")
+
+
+def run_session(session: Session, cfg: PipelineConfig, console: Console, interactive: bool = True) -> int:
+    """Run until the report is written; 0 on success, 1 when a stage had to be given up."""
+    logs.setup("supervisor")
+    log = logging.getLogger("supervisor")
+    owner = lock.SessionLock(session)
+    owner.acquire()
+    keys = Keys() if interactive else None
+    sup = Supervisor(session, cfg.supervisor, on_change=owner.update)
+    manifest = session.manifest()
+    manifest.state, manifest.ended_at = "recording", None
+    session.write_manifest(manifest)
+    stop_sent = False
+    last_print = 0.0
+    try:
+        sup.start()
+        if keys and keys.enabled:
+            console.print("[bold]p[/] pause/resume  [bold]s[/] status  [bold]q[/] stop and write the report")
+        while not sup.finished:
+            try:
+                sup.poll()
+                if sup.failure:
+                    console.print(f"[bold red]{sup.failure}[/]")
+                    sup.wind_down()
+                    _set_state(session, "interrupted")
+                    console.print(f"Session kept in {session.path}; after fixing, run "
+                                  f"`python supervisor.py resume {session.name}`.")
+                    return 1
+                key = keys.read() if keys else None
+                if key == "q" and not stop_sent:
+                    session.request("STOP")
+                elif key == "p":
+                    _toggle_pause(session, console)
+                elif key == "s":
+                    console.print(_line(session))
+                if session.requested("STOP") and not stop_sent:
+                    stop_sent = True
+                    console.print("Stopping: flushing the last batch, finishing transcript and report…")
+                if time.monotonic() - last_print > PRINT_EVERY_S:
+                    last_print = time.monotonic()
+                    console.print(_line(session), highlight=False)
+                time.sleep(TICK_S)
+            except KeyboardInterrupt:
+                if stop_sent:
+                    log.warning("second Ctrl+C: stopping the stages now (resume finishes the work)")
+                    sup.terminate()
+                    _set_state(session, "interrupted")
+                    return 130
+                session.request("STOP")
+        _set_state(session, "finished")
+        console.print(f"[bold green]Report ready:[/] {session.report}")
+        return 0
+    finally:
+        if keys:
+            keys.close()
+        owner.release()
+
+
+def _toggle_pause(session: Session, console: Console) -> None:
+    if session.requested("PAUSE"):
+        session.withdraw("PAUSE")
+        console.print("Resumed.")
+    else:
+        session.request("PAUSE")
+        console.print("Paused: nothing is recorded until you press p again.")
+
+
+def _set_state(session: Session, state: str) -> None:
+    manifest = session.manifest()
+    manifest.state = state  # type: ignore[assignment]
+    manifest.ended_at = now_iso() if state in ("finished", "interrupted") else None
+    session.write_manifest(manifest)

@@ -1,0 +1,220 @@
+"""`pipeline.toml`: every option of the pipeline, validated in one place.
+
+Layers, later wins: built-in defaults < the project's `pipeline.toml` < the
+user's file (`%APPDATA%\\meeting-assistant\\pipeline.toml` on Windows,
+`~/.config/meeting-assistant/pipeline.toml` elsewhere) < `--config FILE` <
+command-line options. A session keeps a snapshot in `session.json`, so a stage
+rerun by hand uses the settings the session was recorded with.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_CONFIG = PROJECT_DIR / "pipeline.toml"
+
+
+SECRET_KEY = re.compile(r"(key|token|secret|password)", re.IGNORECASE)
+
+
+class ConfigError(ValueError):
+    """A bad setting, named by its key, its value and what is allowed."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SessionConfig(Section):
+    spool: str = "spool"
+    language: str = "fr"
+    source: str = "system+mic"
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value != "auto" and not (2 <= len(value) <= 3 and value.isalpha()):
+            raise ValueError("must be a Whisper language code such as 'fr' or 'en', or 'auto'")
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if value in ("system", "mic", "system+mic", "mic+system") or value.startswith("file:"):
+            return "system+mic" if value == "mic+system" else value
+        raise ValueError("must be one of system, mic, system+mic, file:PATH")
+
+
+class CaptureConfig(Section):
+    batch_seconds: float = Field(10.0, ge=2.0, le=60.0)
+    silence_dbfs: float = Field(-60.0, le=0.0)
+    realtime: bool = False
+    system_device: str = ""
+    mic_device: str = ""
+
+
+class TranscribeConfig(Section):
+    model: str = "base"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = "auto"
+    beam_size: int = Field(5, ge=1, le=10)
+    cpu_threads: int = Field(0, ge=0)
+    min_window_s: float = Field(20.0, ge=5.0, le=30.0)
+    max_window_s: float = Field(30.0, ge=5.0, le=30.0)
+    pause_ms: int = Field(300, ge=100, le=2000)
+    no_speech_threshold: float = Field(0.6, ge=0.0, le=1.0)
+    log_prob_threshold: float = Field(-1.0, le=0.0)
+    vocabulary: list[str] = Field(default_factory=list)
+
+
+LlmName = Literal["auto", "ollama", "local", "openai", "anthropic", "offline"]
+
+
+class OllamaConfig(Section):
+    host: str = "http://127.0.0.1:11434"
+    model: str = "qwen2.5:3b"
+    num_ctx_min: int = Field(2048, ge=512)
+    num_ctx_max: int = Field(32768, ge=1024)
+    keep_alive: str = "30m"
+    timeout_s: float = Field(300.0, gt=0.0)
+
+
+class LocalConfig(Section):
+    model: str = "default"
+    n_ctx: int = Field(8192, ge=1024, le=131072)
+    threads: int = Field(0, ge=0, le=256)
+    gpu_layers: int = Field(0, ge=-1)
+
+
+class OpenAIConfig(Section):
+    base_url: str = "https://api.openai.com/v1"
+    model: str = "gpt-4o-mini"
+    api_key_env: str = "OPENAI_API_KEY"
+    json_mode: Literal["json_schema", "json_object", "none"] = "json_schema"
+    timeout_s: float = Field(120.0, gt=0.0)
+
+
+class AnthropicConfig(Section):
+    base_url: str = "https://api.anthropic.com"
+    model: str = "claude-3-5-haiku-latest"
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    timeout_s: float = Field(120.0, gt=0.0)
+
+
+class SummarizeConfig(Section):
+    llm: LlmName = "auto"
+    interval_minutes: float = Field(10.0, gt=0.0, le=120.0)
+    window_minutes: float = Field(2.0, gt=0.0, le=120.0)
+    retries: int = Field(2, ge=0, le=10)
+    backoff_s: float = Field(2.0, ge=0.1, le=300.0)
+    backoff_max_s: float = Field(60.0, ge=0.1, le=3600.0)
+    wait_at_end_s: float = Field(30.0, ge=0.0, le=3600.0)
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    max_output_tokens: int = Field(800, ge=64, le=8192)
+    low_priority: bool = True
+    ollama: OllamaConfig = Field(default_factory=OllamaConfig)
+    local: LocalConfig = Field(default_factory=LocalConfig)
+    openai: OpenAIConfig = Field(default_factory=OpenAIConfig)
+    anthropic: AnthropicConfig = Field(default_factory=AnthropicConfig)
+
+    @field_validator("llm", mode="before")
+    @classmethod
+    def _llm(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class SupervisorConfig(Section):
+    max_restarts: int = Field(5, ge=0, le=100)
+    restart_window_s: float = Field(300.0, gt=0.0)
+    backoff_s: float = Field(1.0, ge=0.0, le=60.0)
+
+
+class PipelineConfig(Section):
+    session: SessionConfig = Field(default_factory=SessionConfig)
+    capture: CaptureConfig = Field(default_factory=CaptureConfig)
+    transcribe: TranscribeConfig = Field(default_factory=TranscribeConfig)
+    summarize: SummarizeConfig = Field(default_factory=SummarizeConfig)
+    supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
+
+
+def user_config_path() -> Path:
+    if os.name == "nt":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "meeting-assistant" / "pipeline.toml"
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def explain(exc: ValidationError, data: dict[str, Any], origin: str) -> ConfigError:
+    """One line per problem: `origin: [section] key = value: what is allowed`."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        value: Any = data
+        for part in loc:
+            value = value.get(part) if isinstance(value, dict) else None
+        where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else loc[0] if loc else "?"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see README.md, Configuration)"
+        if loc and SECRET_KEY.search(loc[-1]):
+            value = "<hidden>"  # never echo what may be a credential into a terminal or a log
+            msg += "; API keys are read from the environment only (see api_key_env)"
+        lines.append(f"{origin}: {where} = {value!r}: {msg}")
+    return ConfigError("\n".join(lines))
+
+
+def validate(data: dict[str, Any], origin: str = "configuration") -> PipelineConfig:
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        raise explain(exc, data, origin) from None
+
+
+def load(config_file: Path | None = None, overrides: dict[str, Any] | None = None,
+         use_user_file: bool = True) -> PipelineConfig:
+    """Defaults < project pipeline.toml < user file < `config_file` < `overrides` ({'section': {key: v}})."""
+    data: dict[str, Any] = {}
+    layers = [PROJECT_CONFIG]
+    if use_user_file and os.environ.get("MEETING_ASSISTANT_NO_USER_CONFIG") != "1":
+        layers.append(user_config_path())
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"{config_file}: no such configuration file")
+        layers.append(config_file)
+    for path in layers:
+        if path.is_file():
+            layer = _read_toml(path)
+            validate(_merge(data, layer), str(path))  # blame the file that brings the error
+            data = _merge(data, layer)
+    if overrides:
+        cleaned = {k: {kk: vv for kk, vv in v.items() if vv is not None} for k, v in overrides.items()}
+        data = _merge(data, cleaned)
+        return validate(data, "command line")
+    return validate(data)

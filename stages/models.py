@@ -1,0 +1,113 @@
+"""Pydantic models of every JSON file in the spool: the boundary between stages.
+
+Times are seconds from the session start (float), except `*_at` fields, which
+are ISO-8601 wall-clock strings.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["mic", "system"]
+CHANNELS: tuple[Channel, Channel] = ("mic", "system")  # stereo order in every WAV
+SessionState = Literal["recording", "paused", "stopping", "finished", "interrupted"]
+
+
+class SpoolModel(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class SessionManifest(SpoolModel):
+    """`session.json`: written by the supervisor at start, updated on state changes only."""
+
+    name: str
+    slug: str
+    created_at: str
+    language: str
+    sources: list[Channel]
+    source: str  # as given: system, mic, system+mic, file:PATH
+    config: dict[str, object] = Field(default_factory=dict)  # snapshot, never secrets
+    state: SessionState = "recording"
+    ended_at: str | None = None
+    parts: int = 1  # how many times the session was started (resume adds one)
+
+
+class BatchMeta(SpoolModel):
+    """`audio/NNNNNN.json` beside each WAV."""
+
+    index: int
+    start: float
+    duration: float
+    wall_clock: str
+    sources: list[Channel]
+    level_dbfs: dict[str, float]
+    silent: dict[str, bool]
+
+
+class AudioEnd(SpoolModel):
+    """`audio/END.json`: capture has written its last batch."""
+
+    last_batch: int
+    reason: str
+    ended_at: str
+
+
+class Segment(SpoolModel):
+    start: float
+    end: float
+    channel: Channel
+    speaker: str
+    text: str
+    confidence: float = 1.0
+
+
+class ChannelCursor(SpoolModel):
+    """Where transcription of one channel stands: audio before `cursor` is final.
+
+    `carry` holds final segments that start after the batch this file describes;
+    they go into a later batch file. Kept here so a restart loses nothing.
+    """
+
+    cursor: float
+    carry: list[Segment] = Field(default_factory=list)
+
+
+class TranscriptBatch(SpoolModel):
+    """`transcript/NNNNNN.json`: the final segments that start inside audio batch NNNNNN."""
+
+    batch: int
+    start: float
+    end: float
+    segments: list[Segment]
+    state: dict[str, ChannelCursor]
+    model: str
+    language: str
+    transcribed_at: str
+
+
+class TranscriptEnd(SpoolModel):
+    """`transcript/END.json`: every audio batch has its transcript file."""
+
+    last_batch: int
+    ended_at: str
+
+
+class FailedNote(SpoolModel):
+    """`failed/NAME.reason.json`: why a file was quarantined, and the gap it leaves."""
+
+    file: str
+    stage: str
+    reason: str
+    start: float | None = None
+    end: float | None = None
+    failed_at: str
+
+
+class ReportEnd(SpoolModel):
+    """`report/END.json`: the summarizer wrote every report file; written last."""
+
+    files: list[str]
+    llm: str
+    ended_at: str

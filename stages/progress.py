@@ -1,0 +1,76 @@
+"""What a session's files say about it: the single source for `status`, `list` and the dashboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+from stages import lock
+from stages.models import BatchMeta
+from stages.spool import Session, read_model
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    name: str
+    title: str
+    state: str  # running, paused, stopping, finished, interrupted
+    language: str
+    source: str
+    created_at: str
+    captured: int
+    transcribed: int
+    quarantined: int
+    audio_seconds: float
+    lag_batches: int
+    lag_seconds: float  # age of the oldest batch still waiting for its transcript
+    chunks: int
+    report_ready: bool
+    capture_ended: bool
+    transcript_ended: bool
+    supervisor_pid: int | None
+    stage_pids: dict[str, int]
+
+
+def _duration(session: Session, batches: list[int]) -> float:
+    if not batches:
+        return 0.0
+    try:
+        meta = read_model(session.meta_path(batches[-1]), BatchMeta)
+    except ValueError:
+        meta = None
+    return meta.start + meta.duration if meta else 0.0
+
+
+def status_of(session: Session) -> SessionStatus:
+    manifest = session.manifest()
+    audio = session.audio_batches()
+    done = set(session.transcribed_batches())
+    waiting = [i for i in audio if i not in done]
+    lag_s = 0.0
+    if waiting:
+        try:
+            lag_s = max(0.0, time.time() - session.wav_path(waiting[0]).stat().st_mtime)
+        except OSError:
+            lag_s = 0.0
+    owner = lock.holder(session)
+    if owner is not None:
+        state = "paused" if session.requested("PAUSE") else "stopping" if session.requested("STOP") else "running"
+    elif manifest.state == "finished":
+        state = "finished"
+    else:
+        state = "interrupted"
+    return SessionStatus(
+        name=session.name, title=manifest.name, state=state, language=manifest.language, source=manifest.source,
+        created_at=manifest.created_at, captured=len(audio), transcribed=len(done & set(audio)),
+        quarantined=len(session.failures()), audio_seconds=_duration(session, audio), lag_batches=len(waiting),
+        lag_seconds=lag_s, chunks=len(list(session.summaries.glob("chunk_*.json"))),
+        report_ready=(session.report / "END.json").exists(), capture_ended=session.audio_end_path.exists(),
+        transcript_ended=session.transcript_end_path.exists(),
+        supervisor_pid=owner.pid if owner else None, stage_pids=owner.stages if owner else {},
+    )
+
+
+def clock(seconds: float) -> str:
+    return str(dt.timedelta(seconds=round(seconds)))

@@ -1,0 +1,88 @@
+"""The interface every backend implements, and the two ways a backend can fail.
+
+`BackendDown`: nothing answers (connection refused, timeout). Transient: the
+stage waits, retries with backoff and catches up. `BackendError`: it answered
+but cannot do the job (model missing, refused request, output still invalid
+after retries). The stage falls back to the next backend for that task.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from stages.config import SummarizeConfig
+from stages.models import Segment
+from stages.summarize.schema import MiniSummary
+
+
+class BackendDown(RuntimeError):
+    """The server does not answer; worth retrying later."""
+
+
+class BackendError(RuntimeError):
+    """The backend answered but cannot produce a valid result."""
+
+
+class PromptTooLong(BackendError):
+    """The prompt does not fit the model's context; never sent truncated."""
+
+
+@dataclass
+class WindowTask:
+    """A few minutes of transcript to turn into a mini-summary."""
+
+    language: str
+    start: float
+    end: float
+    segments: list[Segment]
+
+
+@dataclass
+class SynthesisTask:
+    """Mini-summaries to fold into the overall summary (`previous`, empty at first)."""
+
+    language: str
+    previous: str
+    chunks: list[tuple[float, float, str]]  # (start, end, summary text)
+
+
+@dataclass
+class CallStats:
+    """Size of the last prompt sent, for logs and benchmarks."""
+
+    prompt_chars: int = 0
+    prompt_tokens: int = 0  # as counted by the server when it says, else estimated
+    output_tokens: int = 0
+    seconds: float = 0.0
+    history: list[tuple[str, int, int, float]] = field(default_factory=list)  # (task, prompt, output, s)
+
+
+class Backend(ABC):
+    name: str = "?"
+
+    def __init__(self, cfg: SummarizeConfig) -> None:
+        self.cfg = cfg
+        self.stats = CallStats()
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Backend and model, for the report ("local (Qwen2.5-Coder-1.5B-Instruct Q4_K_M)")."""
+
+    def probe(self) -> str | None:
+        """None when this backend can be used now, else why not (cheap; used by `auto`)."""
+        return None
+
+    def prepare(self) -> None:
+        """Load or preload the model; raises BackendDown or BackendError."""
+
+    @abstractmethod
+    def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
+        """The mini-summary of a window, validated and grounded in its transcript, and notes on what was fixed."""
+
+    @abstractmethod
+    def synthesize(self, task: SynthesisTask) -> str:
+        """The overall summary, from mini-summaries only."""
+
+    def close(self) -> None:
+        """Free the model or connections."""

@@ -1,0 +1,106 @@
+"""`local`: an LLM inside the product, on llama.cpp through xllamacpp (prebuilt wheels, no compiler).
+
+The model is loaded once per process and kept; the JSON schema is enforced by
+llama.cpp's grammar sampler, and the shared prompt prefix is cached between
+calls. xllamacpp also opens llama.cpp's HTTP server on a loopback port: it is
+locked with a random API key so no other local program can use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any
+
+from stages.config import SummarizeConfig
+from stages.summarize import models
+from stages.summarize.backends.base import BackendError, PromptTooLong
+from stages.summarize.llm import ChatBackend, messages_tokens
+
+log = logging.getLogger("summarize")
+
+
+class LocalBackend(ChatBackend):
+    name = "local"
+    bounded_schema = True
+
+    def __init__(self, cfg: SummarizeConfig) -> None:
+        super().__init__(cfg)
+        self.server: Any = None
+        self.model_file = ""
+
+    def describe(self) -> str:
+        spec = models.MODELS.get(self.cfg.local.model or "default")
+        label = spec.label if spec else os.path.basename(self.cfg.local.model)
+        return f"local ({label})"
+
+    def probe(self) -> str | None:
+        try:
+            import xllamacpp  # noqa: F401
+        except ImportError:
+            return "the xllamacpp package is not installed (pip install xllamacpp)"
+        if not models.available(self.cfg.local.model):
+            return (f"model {self.cfg.local.model!r} is not installed "
+                    "(python -m stages.summarize.models install)")
+        return None
+
+    def prepare(self) -> None:
+        if self.server is not None:
+            return
+        try:
+            import xllamacpp as xlc
+        except ImportError as exc:
+            raise BackendError("the xllamacpp package is not installed (pip install xllamacpp)") from exc
+        try:
+            path = models.resolve(self.cfg.local.model)
+        except models.ModelMissing as exc:
+            raise BackendError(str(exc)) from exc
+        params = xlc.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = self.cfg.local.n_ctx
+        params.n_parallel = 1
+        params.n_gpu_layers = self.cfg.local.gpu_layers
+        if self.cfg.local.threads:
+            params.cpuparams.n_threads = self.cfg.local.threads
+            params.cpuparams_batch.n_threads = self.cfg.local.threads
+        params.hostnames = ["127.0.0.1"]
+        params.api_keys = [secrets.token_urlsafe(24)]
+        params.endpoint_slots = False
+        params.endpoint_props = False
+        params.verbosity = 0
+        params.sampling.seed = 1234
+        try:
+            self.server = xlc.Server(params)
+        except Exception as exc:  # a bad GGUF, too little memory
+            raise BackendError(f"could not load {path}: {exc}") from exc
+        self.model_file = str(path)
+        log.info("local model loaded: %s (n_ctx %d)", path.name, self.cfg.local.n_ctx)
+
+    def chat(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
+             temperature: float) -> str:
+        self.prepare()
+        needed = messages_tokens(messages) + max_tokens
+        if needed > self.cfg.local.n_ctx:
+            raise PromptTooLong(f"prompt of about {needed} tokens with its answer exceeds n_ctx "
+                                f"{self.cfg.local.n_ctx} ([summarize.local] n_ctx)")
+        request = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
+                   "cache_prompt": True, "seed": 1234, "repeat_penalty": 1.05,
+                   "response_format": {"type": "json_schema", "json_schema": {"schema": schema}}}
+        try:
+            result = self.server.handle_chat_completions(request)
+        except Exception as exc:
+            raise BackendError(f"llama.cpp failed: {exc}") from exc
+        if not isinstance(result, dict) or "error" in result or not result.get("choices"):
+            error = result.get("error") if isinstance(result, dict) else result
+            raise BackendError(f"llama.cpp answered an error: {error}")
+        usage = result.get("usage") or {}
+        self.stats.prompt_tokens = int(usage.get("prompt_tokens") or self.stats.prompt_tokens)
+        self.stats.output_tokens = int(usage.get("completion_tokens") or 0)
+        choice = result["choices"][0]
+        if choice.get("finish_reason") == "length":
+            log.warning("local: the answer was cut at %d tokens ([summarize] max_output_tokens)", max_tokens)
+        return str(choice["message"].get("content") or "")
+
+    def close(self) -> None:
+        self.server = None

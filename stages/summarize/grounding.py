@@ -1,0 +1,139 @@
+"""Checking an LLM's mini-summary against the transcript it came from.
+
+Small models invent: a due date nobody said, an owner nobody named, a decision
+from another meeting. Each item must be grounded in the window's words; what is
+not is dropped, and the drop is recorded in the window file (never silent).
+Invalid output (empty summary, wrong language) raises ValueError so it is retried.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from stages.models import Segment
+from stages.summarize import lang
+from stages.summarize.schema import ActionItem, Highlight, MiniSummary
+from stages.summarize.text import content_words, fold, guess_language, parse_clock, similarity, words
+
+MIN_GROUNDED = 0.5
+SUMMARY_NEEDED_WORDS = 25
+LIMITS = {"key_points": 5, "decisions": 12, "action_items": 15, "open_questions": 6, "highlights": 3}
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class LlmActionItem(_Lenient):
+    owner: str = ""
+    task: str
+    due: str = ""
+
+
+class LlmHighlight(_Lenient):
+    time: str = ""
+    text: str
+
+
+class LlmWindow(_Lenient):
+    """What the window prompt asks for; times are `hh:mm:ss` strings copied from the transcript."""
+
+    summary: str
+    key_points: list[str] = Field(default_factory=list)
+    decisions: list[str] = Field(default_factory=list)
+    action_items: list[LlmActionItem] = Field(default_factory=list)
+    open_questions: list[str] = Field(default_factory=list)
+    highlights: list[LlmHighlight] = Field(default_factory=list)
+
+
+class LlmSynthesis(_Lenient):
+    summary: str
+
+
+def check_language(text: str, language: str) -> None:
+    """Raise when the text is clearly in the other of French/English (the model ignored the instruction)."""
+    if language not in ("fr", "en"):
+        return
+    found = guess_language(text)
+    if found is not None and found != language:
+        raise ValueError(f"written in {lang.english_name(found)}, not in {lang.english_name(language)}")
+
+
+def best_segment(text: str, segments: list[Segment]) -> Segment | None:
+    scored = [(similarity(text, s.text), s) for s in segments]
+    scored = [x for x in scored if x[0] > 0]
+    return max(scored, key=lambda x: x[0])[1] if scored else None
+
+
+def _grounded(text: str, stems: set[str]) -> float:
+    mine = set(content_words(text))
+    return len(mine & stems) / len(mine) if mine else 0.0
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item and not any(fold(item) == fold(o) for o in out):
+            out.append(item)
+    return out
+
+
+def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
+           end: float) -> tuple[MiniSummary, list[str]]:
+    """A validated MiniSummary and notes on what was dropped; ValueError when the output must be retried."""
+    corpus = " ".join(s.text for s in segments)
+    stems = set(content_words(corpus))
+    folded_corpus = f" {fold(corpus)} "
+    me, others = lang.speakers(language)
+    labels = {fold(me): me, fold(others): others, "you": me, "vous": me, "others": others,
+              "participants": others}
+    notes: list[str] = []
+
+    summary = " ".join(raw.summary.split())
+    if not summary and words(corpus) >= SUMMARY_NEEDED_WORDS:
+        raise ValueError('"summary" is empty')
+    check_language(" ".join([summary, *raw.key_points, *raw.decisions]), language)
+
+    def keep(kind: str, text: str, threshold: float = MIN_GROUNDED) -> bool:
+        ok = _grounded(text, stems) >= threshold
+        if not ok:
+            notes.append(f"dropped {kind} not found in the transcript: {text!r}")
+        return ok
+
+    decisions = _dedupe([d for d in raw.decisions if d.strip() and keep("decision", d)])
+    questions = _dedupe([q for q in raw.open_questions if q.strip() and keep("open question", q, 0.4)])
+    key_points = _dedupe([k for k in raw.key_points if k.strip()])
+
+    items: list[ActionItem] = []
+    for item in raw.action_items:
+        if not item.task.strip() or not keep("action item", item.task):
+            continue
+        owner = item.owner.strip()
+        folded_owner = fold(owner)
+        if folded_owner in labels:
+            owner = labels[folded_owner]
+        elif owner and (not folded_owner or f" {folded_owner} " not in folded_corpus):
+            notes.append(f"owner {owner!r} never named in the transcript: left unknown")
+            owner = ""
+        due = item.due.strip()
+        if due and not (set(content_words(due)) & stems or f" {fold(due)} " in folded_corpus):
+            notes.append(f"due {due!r} never said: left empty")
+            due = ""
+        seg = best_segment(item.task, segments)
+        items.append(ActionItem(owner=owner, task=item.task, due=due, time=seg.start if seg else None))
+
+    highlights: list[Highlight] = []
+    for h in raw.highlights:
+        if not h.text.strip():
+            continue
+        when = parse_clock(h.time) if h.time else None
+        if when is None or not (start - 5 <= when <= end + 5):
+            seg = best_segment(h.text, segments)
+            when = seg.start if seg else start
+        highlights.append(Highlight(time=when, text=h.text))
+
+    mini = MiniSummary(summary=summary, key_points=key_points[: LIMITS["key_points"]],
+                       decisions=decisions[: LIMITS["decisions"]], action_items=items[: LIMITS["action_items"]],
+                       open_questions=questions[: LIMITS["open_questions"]],
+                       highlights=highlights[: LIMITS["highlights"]])
+    return mini, notes

@@ -1,0 +1,119 @@
+"""What all chat-model backends share: prompts, JSON validation, retries with the error fed back.
+
+A subclass only says how to send messages with a JSON schema and get text back
+(`chat`). Output that is not valid JSON, does not fit the schema, or is in the
+wrong language is retried with the error shown to the model, then reported as
+a BackendError so the stage falls back to the next backend.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from stages.summarize import prompts
+from stages.summarize.backends.base import Backend, BackendError, SynthesisTask, WindowTask
+from stages.summarize.grounding import LlmSynthesis, LlmWindow, check_language, ground
+from stages.summarize.schema import MiniSummary
+from stages.summarize.text import estimate_tokens
+
+log = logging.getLogger("summarize")
+T = TypeVar("T")
+SYNTHESIS_TOKENS = 400
+FENCE_RE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
+
+
+class InvalidOutput(BackendError):
+    """Still invalid after every retry."""
+
+
+def extract_json(raw: str) -> Any:
+    """The JSON object in a reply, tolerating code fences and chatter around it."""
+    text = FENCE_RE.sub("", raw.strip())
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        first, last = text.find("{"), text.rfind("}")
+        if first < 0 or last <= first:
+            raise ValueError("no JSON object in the answer") from None
+        try:
+            return json.loads(text[first: last + 1])
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return f"{where}: {err['msg']}" if where else err["msg"]
+    return str(exc)
+
+
+def messages_chars(messages: list[dict[str, str]]) -> int:
+    return sum(len(m["content"]) for m in messages)
+
+
+def messages_tokens(messages: list[dict[str, str]]) -> int:
+    return sum(estimate_tokens(m["content"]) + 4 for m in messages)
+
+
+class ChatBackend(Backend):
+    bounded_schema = False  # does the server enforce maxLength/maxItems (grammar sampling)?
+
+    @abstractmethod
+    def chat(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
+             temperature: float) -> str:
+        """Send the conversation, constrained to `schema` where the server can; the reply's text."""
+
+    def _ask(self, task_name: str, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
+             language: str, parse: Callable[[Any], T]) -> T:
+        errors: list[str] = []
+        temperature = self.cfg.temperature
+        for attempt in range(self.cfg.retries + 1):
+            began = time.monotonic()
+            self.stats.prompt_chars = messages_chars(messages)
+            self.stats.prompt_tokens = messages_tokens(messages)
+            raw = self.chat(messages, schema, max_tokens, temperature)
+            self.stats.seconds = time.monotonic() - began
+            self.stats.history.append((task_name, self.stats.prompt_tokens, self.stats.output_tokens,
+                                       self.stats.seconds))
+            try:
+                return parse(extract_json(raw))
+            except (ValueError, ValidationError) as exc:
+                error = _short(exc)
+                errors.append(error)
+                log.warning("%s: invalid %s output (try %d of %d): %s", self.name, task_name, attempt + 1,
+                            self.cfg.retries + 1, error)
+                messages = [*messages, {"role": "assistant", "content": raw[:4000]},
+                            prompts.retry_message(language, error)]
+                temperature = min(1.0, temperature + 0.3)
+        raise InvalidOutput(f"{task_name}: invalid output after {self.cfg.retries + 1} tries: {errors[-1]}")
+
+    def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
+        messages = prompts.window_messages(task.language, task.start, task.end, task.segments)
+
+        def parse(data: Any) -> tuple[MiniSummary, list[str]]:
+            return ground(LlmWindow.model_validate(data), task.segments, task.language, task.start, task.end)
+
+        return self._ask("window", messages, prompts.window_schema(self.bounded_schema), self.cfg.max_output_tokens, task.language,
+                         parse)
+
+    def synthesize(self, task: SynthesisTask) -> str:
+        messages = prompts.synthesis_messages(task.language, task.previous, task.chunks)
+
+        def parse(data: Any) -> str:
+            summary = " ".join(LlmSynthesis.model_validate(data).summary.split())
+            if not summary:
+                raise ValueError('"summary" is empty')
+            check_language(summary, task.language)
+            return summary
+
+        return self._ask("synthesis", messages, prompts.synthesis_schema(self.bounded_schema), SYNTHESIS_TOKENS, task.language, parse)

@@ -1,0 +1,202 @@
+"""What the LLM is asked, in the meeting's language (a French meeting is summarized in French).
+
+Two tasks: extract a structured mini-summary from a few minutes of transcript,
+and refine the overall summary from mini-summaries (never from raw transcript).
+Prompts are written in the meeting's language because small models answer in
+the language they are spoken to. JSON schemas are flat (no $ref), every field
+required: what OpenAI's strict mode, Ollama's `format` and llama.cpp grammars
+all accept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stages.models import Segment
+from stages.summarize import lang
+from stages.summarize.text import clock
+
+LIMITS = {"key_points": 3, "highlights": 2}
+MERGE_GAP_S = 3.0
+
+_STR = {"type": "string"}
+_LIST = {"type": "array", "items": _STR}
+
+
+def _obj(props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+
+def _text(limit: int, bounded: bool) -> dict[str, Any]:
+    return {"type": "string", "maxLength": limit} if bounded else dict(_STR)
+
+
+def _array(items: dict[str, Any], limit: int, bounded: bool) -> dict[str, Any]:
+    return {"type": "array", "items": items, "maxItems": limit} if bounded else {"type": "array", "items": items}
+
+
+def window_schema(bounded: bool = False) -> dict[str, Any]:
+    """The mini-summary schema. `bounded` adds maxLength/maxItems, which grammar-constrained servers
+    (llama.cpp, Ollama) enforce and which stop a small model from looping; OpenAI's strict mode rejects them.
+    Lists come before the summary: small models extract better before they paraphrase."""
+    b = bounded
+    return _obj({
+        "action_items": _array(_obj({"owner": _text(60, b), "task": _text(200, b), "due": _text(60, b)}), 12, b),
+        "decisions": _array(_text(200, b), 10, b),
+        "key_points": _array(_text(200, b), LIMITS["key_points"], b),
+        "open_questions": _array(_text(200, b), 5, b),
+        "highlights": _array(_obj({"time": _text(10, b), "text": _text(200, b)}), LIMITS["highlights"], b),
+        "summary": _text(500, b),
+    })
+
+
+def synthesis_schema(bounded: bool = False) -> dict[str, Any]:
+    return _obj({"summary": _text(1200, bounded)})
+
+
+SYSTEM = {
+    "fr": ("Tu rédiges des comptes rendus de réunion fidèles et concis, en français. "
+           "Tu réponds uniquement par un objet JSON."),
+    "en": "You write faithful, concise meeting minutes in English. You answer with a JSON object only.",
+}
+
+# The instructions and the worked example come first and never change within a meeting, so servers
+# that cache the prompt prefix (llama.cpp, Ollama) only read the new transcript on each call.
+WINDOW_FR = """Tu reçois un extrait de la transcription d'une réunion. « {me} » est la personne qui enregistre, \
+« {others} » regroupe les autres personnes de l'appel ; les prénoms prononcés désignent des personnes.
+
+Réponds en français par un objet JSON avec :
+- "action_items" : chaque tâche confiée à quelqu'un ou qu'une personne s'engage à faire. "owner" : le prénom de \
+la personne qui doit la faire (la personne à qui l'on parle quand on lui confie la tâche ; quand quelqu'un dit \
+« je vais… », son étiquette {me} ou {others}) ; "task" : la tâche, à l'infinitif ; "due" : l'échéance dite \
+(jour, date, délai), ou "" si aucune n'est dite.
+- "decisions" : chaque décision prise ou validée, en une phrase courte. Pas les simples propositions, ni les tâches.
+- "key_points" : au plus {key_points} faits importants (chiffres, états d'avancement).
+- "open_questions" : les questions posées qui restent sans réponse.
+- "highlights" : au plus {highlights} moments marquants, chacun avec "time", l'heure hh:mm:ss de sa ligne, et "text".
+- "summary" : une à trois phrases qui résument l'extrait.
+N'invente rien : une liste vide vaut mieux qu'un élément inventé.
+
+Exemple.
+Transcription :
+[00:40:02] {me}: Pour le site, on part sur la version simple, c'est validé.
+[00:40:09] {others}: Très bien. Qui s'occupe des photos ?
+[00:40:12] {me}: Julie, tu pourrais envoyer les photos au graphiste pour vendredi ?
+[00:40:16] {others}: Oui. Et moi je vais relancer l'imprimeur demain.
+[00:40:21] {others}: On sait combien coûte l'hébergement ?
+Réponse :
+{{"action_items":[{{"owner":"Julie","task":"envoyer les photos au graphiste","due":"vendredi"}},\
+{{"owner":"{others}","task":"relancer l'imprimeur","due":"demain"}}],\
+"decisions":["Le site part sur la version simple."],"key_points":[],\
+"open_questions":["Combien coûte l'hébergement ?"],\
+"highlights":[{{"time":"00:40:02","text":"Version simple du site validée"}}],\
+"summary":"L'équipe valide la version simple du site et répartit l'envoi des photos et la relance de \
+l'imprimeur."}}"""
+
+WINDOW_EN = """You receive part of a meeting transcript. "{me}" is the person recording, "{others}" are the \
+other people on the call; first names that are spoken refer to people.
+
+Answer in {language_name} with a JSON object with:
+- "action_items": each task given to someone or that someone commits to. "owner": the first name of the person \
+who must do it (the person spoken to when the task is given; when someone says "I'll…", their label {me} or \
+{others}); "task": the task, starting with a verb; "due": the deadline that was said (day, date, delay), or "" \
+when none was said.
+- "decisions": each decision made or agreed, as one short sentence. Not mere proposals, and not tasks.
+- "key_points": at most {key_points} important facts (figures, progress).
+- "open_questions": questions asked that remain unanswered.
+- "highlights": at most {highlights} notable moments, each with "time", the hh:mm:ss of its line, and "text".
+- "summary": one to three sentences summing up this part.
+Invent nothing: an empty list is better than an invented item.
+
+Example.
+Transcript:
+[00:40:02] {me}: For the website, we're going with the simple version, that's settled.
+[00:40:09] {others}: Good. Who handles the photos?
+[00:40:12] {me}: Julie, could you send the photos to the designer for Friday?
+[00:40:16] {others}: Sure. And I'll chase the printer tomorrow.
+[00:40:21] {others}: Do we know what the hosting costs?
+Answer:
+{{"action_items":[{{"owner":"Julie","task":"send the photos to the designer","due":"Friday"}},\
+{{"owner":"{others}","task":"chase the printer","due":"tomorrow"}}],\
+"decisions":["The website goes with the simple version."],"key_points":[],\
+"open_questions":["What does the hosting cost?"],\
+"highlights":[{{"time":"00:40:02","text":"Simple version of the website settled"}}],\
+"summary":"The team settles on the simple version of the website and shares out the photos and the printer."}}"""
+
+WINDOW_USER = {
+    "fr": "Transcription de {start} à {end} :\n{transcript}\nRéponse :",
+    "en": "Transcript from {start} to {end}:\n{transcript}\nAnswer:",
+}
+
+SYNTHESIS_FR = """Voici {what} d'une réunion, dans l'ordre.
+
+{previous}{chunks}
+
+Écris en français le résumé global de toute la réunion jusqu'ici, en trois à six phrases : les sujets abordés, \
+ce qui a été décidé, ce qui reste à faire. Réponds par un objet JSON {{"summary": "..."}}."""
+
+SYNTHESIS_EN = """Here are {what} of a meeting, in order.
+
+{previous}{chunks}
+
+Write in {language_name} the overall summary of the whole meeting so far, in three to six sentences: the topics \
+discussed, what was decided, what remains to be done. Answer with a JSON object {{"summary": "..."}}."""
+
+RETRY = {
+    "fr": "Ta réponse n'est pas valable : {error}. Réponds de nouveau, uniquement par l'objet JSON demandé, en français.",
+    "en": "Your answer is not valid: {error}. Answer again, with the requested JSON object only, in {language_name}.",
+}
+
+
+def transcript_lines(segments: list[Segment]) -> str:
+    """`[hh:mm:ss] Speaker: text`, consecutive pieces of one speaker joined into one line."""
+    lines: list[tuple[float, str, list[str], float]] = []
+    for seg in segments:
+        if lines and lines[-1][1] == seg.speaker and seg.start - lines[-1][3] <= MERGE_GAP_S:
+            start, speaker, texts, _ = lines[-1]
+            lines[-1] = (start, speaker, [*texts, seg.text.strip()], seg.end)
+        else:
+            lines.append((seg.start, seg.speaker, [seg.text.strip()], seg.end))
+    return "\n".join(f"[{clock(start)}] {speaker}: {' '.join(texts)}" for start, speaker, texts, _ in lines)
+
+
+def _family(language: str) -> str:
+    return "fr" if language == "fr" else "en"
+
+
+def system(language: str) -> str:
+    if _family(language) == "fr":
+        return SYSTEM["fr"]
+    return SYSTEM["en"].replace("in English", f"in {lang.english_name(language)}")
+
+
+def window_messages(language: str, start: float, end: float, segments: list[Segment]) -> list[dict[str, str]]:
+    me, others = lang.speakers(language)
+    family = _family(language)
+    instructions = (WINDOW_FR if family == "fr" else WINDOW_EN).format(
+        me=me, others=others, language_name=lang.english_name(language), **LIMITS)
+    user = WINDOW_USER[family].format(start=clock(start), end=clock(end), transcript=transcript_lines(segments))
+    return [{"role": "system", "content": system(language) + "\n\n" + instructions},
+            {"role": "user", "content": user}]
+
+
+def synthesis_messages(language: str, previous: str, chunks: list[tuple[float, float, str]]) -> list[dict[str, str]]:
+    """`chunks`: (start, end, text) of each mini-summary not yet folded into `previous`."""
+    fr = _family(language) == "fr"
+    body = "\n\n".join(f"[{clock(s)} - {clock(e)}]\n{text}" for s, e, text in chunks)
+    if previous:
+        head = "Résumé de la réunion jusqu'ici :\n" if fr else "Summary of the meeting so far:\n"
+        then = "\n\nRésumés des minutes suivantes :\n" if fr else "\n\nSummaries of the following minutes:\n"
+        prev = head + previous + then
+        what = "le résumé en cours et les résumés suivants" if fr else "the summary so far and the next summaries"
+    else:
+        prev = ""
+        what = "les résumés successifs" if fr else "the successive summaries"
+    template = SYNTHESIS_FR if fr else SYNTHESIS_EN
+    user = template.format(what=what, previous=prev, chunks=body, language_name=lang.english_name(language))
+    return [{"role": "system", "content": system(language)}, {"role": "user", "content": user}]
+
+
+def retry_message(language: str, error: str) -> dict[str, str]:
+    template = RETRY[_family(language)]
+    return {"role": "user", "content": template.format(error=error, language_name=lang.english_name(language))}

@@ -1,0 +1,86 @@
+"""Small text helpers shared by prompts, the offline extractor, merging and rendering."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+WORD_RE = re.compile(r"[\w']+", re.UNICODE)
+SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+(?=\S)")
+STOPWORDS = {
+    "en": set("""a an the and or but if then so of to in on at by for with from as is are was were be been being
+        it its this that these those there here we you i he she they them our your my his her their me us do does did
+        done have has had will would can could should shall may might must not no yes ok okay just also very really
+        about into over than too up out what which who when where how all any some more most other such only own same
+        let lets let's i'll we'll you'll i'm it's that's""".split()),
+    "fr": set("""le la les un une des du de d l et ou mais si donc alors car ni que qui quoi dont où à au aux en dans
+        sur sous par pour avec sans ce cet cette ces c ça cela il elle ils elles on nous vous je j tu te t me m se s
+        lui leur leurs mon ma mes ton ta tes son sa ses notre nos votre vos est sont était être été a ai as avons avez
+        ont avait avoir fait faire pas ne n plus très bien aussi oui non d'accord ok y qu puis comme tout tous toute
+        toutes même""".split()),
+}
+
+
+def clock(seconds: float) -> str:
+    """Seconds -> `hh:mm:ss` (what people read in reports and prompts)."""
+    total = max(0, int(seconds))
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def parse_clock(value: str) -> float | None:
+    """`hh:mm:ss`, `mm:ss` or `[hh:mm:ss]` -> seconds; None when it is not a time."""
+    m = re.fullmatch(r"\[?\s*(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,]\d+)?\s*\]?", value.strip())
+    if not m:
+        return None
+    hours = int(m.group(1) or 0)
+    return float(hours * 3600 + int(m.group(2)) * 60 + int(m.group(3)))
+
+
+def fold(text: str) -> str:
+    """Lowercase, no accents, no punctuation: the form used to compare texts."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).split())
+
+
+_FOLDED_STOPWORDS = {fold(w) for words in STOPWORDS.values() for w in words}
+
+
+def content_words(text: str) -> list[str]:
+    """Folded words that carry meaning (stopwords of either language dropped), cut to a 5-letter stem."""
+    return [w[:5] for w in fold(text).split() if w not in _FOLDED_STOPWORDS and len(w) > 1]
+
+
+def similarity(a: str, b: str) -> float:
+    """Overlap of content stems relative to the shorter text: 1.0 when one says all the other says."""
+    sa, sb = set(content_words(a)), set(content_words(b))
+    if not sa or not sb:
+        return 1.0 if fold(a) == fold(b) else 0.0
+    return len(sa & sb) / min(len(sa), len(sb))
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE_RE.split(text.strip()) if s.strip()]
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def estimate_tokens(text: str) -> int:
+    """A safe upper estimate of LLM tokens (about 3 characters per token in French, 4 in English)."""
+    return math.ceil(len(text) / 3.0) + 8
+
+
+def guess_language(text: str) -> str | None:
+    """'fr' or 'en' by stopwords when the text says so clearly, else None."""
+    tokens = [w.lower() for w in WORD_RE.findall(text)]
+    if len(tokens) < 6:
+        return None
+    fr = sum(1 for t in tokens if t in STOPWORDS["fr"])
+    en = sum(1 for t in tokens if t in STOPWORDS["en"])
+    if fr >= 2 * en + 2:
+        return "fr"
+    if en >= 2 * fr + 2:
+        return "en"
+    return None

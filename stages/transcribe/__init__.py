@@ -1,0 +1,1 @@
+"""Transcriber stage: audio batches -> final transcript segments, one JSON file per batch."""

@@ -1,0 +1,71 @@
+"""`python -m stages.transcribe SESSION_DIR`: transcribe what is missing, then wait for more.
+
+Exits 0 once capture has ended and every batch has its transcript file (and
+`transcript/END.json` is written); exits 2 when the model or settings are unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from stages import atomic, config, logs
+from stages.config import TranscribeConfig
+from stages.lock import SessionBusy, SessionLock
+from stages.models import SessionManifest
+from stages.spool import Session
+from stages.transcribe.engine import Engine
+from stages.transcribe.models import ModelError
+from stages.transcribe.stage import Transcription
+from stages.watch import Waker
+
+POLL_S = 1.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stages.transcribe", description=__doc__)
+    parser.add_argument("session", type=Path, help="session folder (spool/<session>)")
+    parser.add_argument("--model", help="override [transcribe] model for this run")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="treat the audio present as complete and exit when it is transcribed")
+    args = parser.parse_args(argv)
+    log = logs.setup("transcribe")
+    session = Session(args.session)
+    try:
+        manifest = session.manifest()
+        cfg = config.validate(manifest.config, f"{session.manifest_path} (config)").transcribe
+        if args.model:
+            cfg.model = args.model
+        with SessionLock(session, "transcribe"):
+            atomic.remove_stale_temps(session.transcript)  # only safe while we hold the lock
+            engine = Engine(cfg, manifest.language)
+            return _loop(session, cfg, manifest, engine, args.no_wait)
+    except (FileNotFoundError, ValueError, ModelError, SessionBusy) as exc:
+        log.error("%s", exc)
+        return 2
+
+
+def _loop(session: Session, cfg: TranscribeConfig, manifest: SessionManifest, engine: Engine, no_wait: bool) -> int:
+    log = logging.getLogger("transcribe")
+    job = Transcription(session, cfg, list(manifest.sources), engine.transcribe,
+                        lambda: engine.language or manifest.language, cfg.model)
+    waker = Waker(session.audio, session.transcript)
+    try:
+        while True:
+            if job.step(assume_ended=no_wait):
+                continue
+            if job.finish_if_complete():
+                log.info("transcript complete")
+                return 0
+            if no_wait:
+                log.info("nothing left to transcribe (audio not ended; no end marker written)")
+                return 0
+            waker.wait(POLL_S)
+    finally:
+        waker.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

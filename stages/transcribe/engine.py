@@ -1,0 +1,89 @@
+"""faster-whisper behind one call: audio in, filtered segments with absolute times out."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from stages.config import TranscribeConfig
+from stages.transcribe import filters, models
+from stages.wavio import RATE, Audio
+
+log = logging.getLogger("transcribe")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One recognised segment, times in seconds from the session start."""
+
+    start: float
+    end: float
+    text: str
+    confidence: float
+
+
+def pick_device(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    try:
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    except Exception:
+        return "cpu"
+
+
+class Engine:
+    """A loaded Whisper model and the decoding options of the session."""
+
+    def __init__(self, cfg: TranscribeConfig, language: str) -> None:
+        from faster_whisper import WhisperModel
+
+        self.cfg = cfg
+        self.language = None if language == "auto" else language
+        path = models.ensure_available(cfg.model)
+        device = pick_device(cfg.device)
+        compute = cfg.compute_type if cfg.compute_type != "auto" else ("float16" if device == "cuda" else "int8")
+        try:
+            self.model = WhisperModel(path, device=device, compute_type=compute, cpu_threads=cfg.cpu_threads)
+        except Exception as exc:
+            if device != "cuda":
+                raise models.ModelError(f"cannot load Whisper model {cfg.model!r} from {path}: {exc}") from exc
+            log.warning("CUDA unavailable (%s): falling back to CPU int8", exc)
+            device, compute = "cpu", "int8"
+            self.model = WhisperModel(path, device=device, compute_type=compute, cpu_threads=cfg.cpu_threads)
+        self.device, self.compute_type = device, compute
+        self.hotwords = ", ".join(cfg.vocabulary) or None
+        log.info("model %s (%s) on %s/%s, language %s", cfg.model, path, device, compute, language)
+
+    def transcribe(self, audio: Audio, offset: float) -> list[Piece]:
+        """Transcribe `audio` (<= 30 s is one Whisper window) starting at `offset` seconds."""
+        import ctranslate2
+
+        ctranslate2.set_random_seed(0)  # temperature fallback samples: keep reruns identical
+        segments, info = self.model.transcribe(
+            np.ascontiguousarray(audio, dtype=np.float32),
+            language=self.language,
+            beam_size=self.cfg.beam_size,
+            vad_filter=True,
+            no_speech_threshold=self.cfg.no_speech_threshold,
+            log_prob_threshold=self.cfg.log_prob_threshold,
+            hotwords=self.hotwords,
+        )
+        if self.language is None:
+            self.language = info.language  # pin what was detected on the first speech
+            log.info("language detected: %s (p=%.2f)", info.language, info.language_probability)
+        out = []
+        duration = len(audio) / RATE
+        for seg in segments:
+            text = seg.text.strip()
+            if not filters.keep(text, seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio,
+                                self.language or "", self.cfg):
+                log.info("dropped %r (logprob %.2f, no_speech %.2f)", text, seg.avg_logprob, seg.no_speech_prob)
+                continue
+            start, end = max(0.0, seg.start), min(duration, max(seg.end, seg.start))
+            out.append(Piece(offset + start, offset + end, text, round(math.exp(seg.avg_logprob), 3)))
+        return out

@@ -1,0 +1,170 @@
+"""The transcriber loop: pending batches -> windows cut at pauses -> one transcript file per batch.
+
+State that must survive a crash lives in the files: each transcript file records,
+per channel, the cursor (audio before it is final) and the final segments that
+belong to later batches. A restart reads the last file before the first missing
+one and carries on from there, so every batch gets exactly one file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+
+from stages import atomic
+from stages.config import TranscribeConfig
+from stages.models import CHANNELS, Channel, ChannelCursor, Segment, TranscriptBatch, TranscriptEnd
+from stages.spool import Session, now_iso, read_model
+from stages.transcribe.batches import Batch, BatchStore, Run, runs_of
+from stages.transcribe.echo import drop_echo
+from stages.transcribe.engine import Piece
+from stages.transcribe.windowing import choose_cut, speech_spans
+from stages.wavio import RATE
+
+log = logging.getLogger("transcribe")
+EPS = 1e-3
+SPEAKERS = {"fr": {"mic": "Vous", "system": "Participants"}}
+DEFAULT_SPEAKERS = {"mic": "You", "system": "Others"}
+
+TranscribeFn = Callable[..., list[Piece]]
+
+
+def speaker_of(channel: Channel, language: str) -> str:
+    return SPEAKERS.get(language, DEFAULT_SPEAKERS)[channel]
+
+
+class Transcription:
+    """Advances each channel's cursor window by window and writes the batches that became final."""
+
+    def __init__(self, session: Session, cfg: TranscribeConfig, channels: list[Channel],
+                 transcribe: TranscribeFn, language: Callable[[], str], model_name: str) -> None:
+        self.session = session
+        self.cfg = cfg
+        self.channels = channels
+        self.transcribe = transcribe
+        self.language = language
+        self.model_name = model_name
+        self.store = BatchStore(session)
+        self.state: dict[str, ChannelCursor] | None = None
+        self.expect: int | None = None  # the batch whose file comes next from the in-memory state
+
+    def step(self, assume_ended: bool = False) -> bool:
+        """Do one unit of work; False when nothing can be done until more audio arrives.
+
+        `assume_ended` treats the audio present as complete (a rerun on a session whose
+        capture died without writing its end marker).
+        """
+        batches = self.store.scan()
+        pending = [b for b in batches if not self.session.transcript_path(b.index).exists()]
+        if not pending:
+            self.state = None
+            return False
+        first = pending[0]
+        if self.state is None or self.expect != first.index:
+            self.state = self._state_before(batches, first)
+            self.expect = first.index
+            if self.state is None:
+                return True  # a broken transcript file was quarantined: rescan
+        runs = runs_of(batches)
+        ended = assume_ended or self.session.audio_end_path.exists()
+        worked = any([self._advance(ch, runs, ended) for ch in self.channels])
+        wrote = self._write_ready(batches, pending)
+        cursors = [c.cursor for c in self.state.values()] if self.state else []
+        self.store.forget_before(min(cursors, default=0.0))
+        return worked or wrote
+
+    def _state_before(self, batches: list[Batch], first: Batch) -> dict[str, ChannelCursor] | None:
+        """Cursor and carry left by the file of the batch just before `first` (or a fresh start)."""
+        earlier = [b for b in batches if b.index < first.index]
+        fresh: dict[str, ChannelCursor] = {ch: ChannelCursor(cursor=first.start) for ch in self.channels}
+        if not earlier:
+            return fresh
+        path = self.session.transcript_path(earlier[-1].index)
+        try:
+            previous = read_model(path, TranscriptBatch)
+        except ValueError as exc:
+            self.session.quarantine(path, "transcribe", f"transcript file unreadable: {exc}",
+                                    earlier[-1].start, earlier[-1].end)
+            log.warning("quarantined %s: %s", path.name, exc)
+            return None
+        if previous is None:
+            return fresh
+        found: dict[str, ChannelCursor] = {ch: previous.state.get(ch, ChannelCursor(cursor=first.start))
+                                           for ch in self.channels}
+        return found
+
+    def _advance(self, channel: Channel, runs: list[Run], ended: bool) -> bool:
+        """Transcribe the next window of one channel if enough audio waits; True if the cursor moved."""
+        assert self.state is not None
+        cur = self.state[channel]
+        run = next((r for r in runs if r.end - EPS > cur.cursor), None)
+        if run is None:
+            return False
+        start = max(cur.cursor, run.start)
+        closed = run is not runs[-1] or ended
+        todo = run.end - start
+        if todo < EPS or (todo < self.cfg.min_window_s and not closed):
+            return False
+        limit = min(run.end, start + self.cfg.max_window_s)
+        final_piece = closed and limit >= run.end - EPS
+        audio = self.store.slice(CHANNELS.index(channel), run, start, limit)
+        spans = speech_spans(audio, self.cfg.pause_ms)
+        if not spans:
+            cur.cursor = limit
+            return True
+        cut_at = None if final_piece else choose_cut(spans, limit - start, self.cfg.min_window_s / 2)
+        cut = start + cut_at if cut_at is not None else limit
+        pieces = self.transcribe(audio[: round((cut - start) * RATE)], start)
+        new_cursor = cut
+        if not final_piece and cut_at is None and len(pieces) > 1 and pieces[-1].start > start + 1.0:
+            new_cursor = pieces.pop().start  # no pause in 30 s: redo the last, maybe cut, segment
+        language = self.language()
+        cur.carry.extend(Segment(start=round(p.start, 2), end=round(p.end, 2), channel=channel,
+                                 speaker=speaker_of(channel, language), text=p.text, confidence=p.confidence)
+                         for p in pieces)
+        cur.cursor = new_cursor
+        log.info("%s %.1f-%.1f s: %d segment(s)%s", channel, start, new_cursor, len(pieces),
+                 "" if cut_at is None else f", cut in a pause at {cut:.1f} s")
+        return True
+
+    def _write_ready(self, batches: list[Batch], pending: list[Batch]) -> bool:
+        """Write every pending batch that all channels have passed, in order."""
+        assert self.state is not None
+        wrote = False
+        following = {b.index: n for b, n in itertools.pairwise(batches)}
+        for batch in pending:
+            if batch.index != self.expect:
+                break
+            if any(self.state[ch].cursor < batch.end - EPS for ch in self.channels):
+                break
+            mine = sorted((s for c in self.state.values() for s in c.carry if s.start < batch.end - EPS),
+                          key=lambda s: (s.start, s.channel))
+            for c in self.state.values():
+                c.carry = [s for s in c.carry if s.start >= batch.end - EPS]
+            doc = TranscriptBatch(batch=batch.index, start=batch.start, end=batch.end,
+                                  segments=drop_echo(mine), state={k: v.model_copy(deep=True)
+                                                                   for k, v in self.state.items()},
+                                  model=self.model_name, language=self.language(), transcribed_at=now_iso())
+            atomic.write_json(self.session.transcript_path(batch.index), doc)
+            wrote = True
+            nxt = following.get(batch.index)
+            self.expect = nxt.index if nxt else None
+            if nxt is not None and self.session.transcript_path(nxt.index).exists():
+                self.state = None  # filled a hole in the middle: the files after it stand
+                break
+        return wrote
+
+    def finish_if_complete(self) -> bool:
+        """Write transcript/END.json once capture has ended and every batch has its file."""
+        end = self.session.audio_end()
+        if end is None:
+            return False
+        batches = self.store.scan()
+        if any(not self.session.transcript_path(b.index).exists() for b in batches):
+            return False
+        if self.session.transcript_end_path.exists():
+            return True
+        last = max([b.index for b in batches] + [end.last_batch])
+        atomic.write_json(self.session.transcript_end_path, TranscriptEnd(last_batch=last, ended_at=now_iso()))
+        return True

@@ -1,0 +1,32 @@
+"""Shared fixtures: the project's own speech, sessions in temporary spools, stage processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_EN = ROOT / "stages" / "demo" / "meeting_en.flac"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see the project's pipeline.toml only, never the developer's own settings."""
+    monkeypatch.setenv("MEETING_ASSISTANT_NO_USER_CONFIG", "1")
+
+
+def run_cli(*args: str, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`python supervisor.py ARGS` as a user would type it."""
+    env = dict(os.environ, MEETING_ASSISTANT_NO_USER_CONFIG="1", PYTHONIOENCODING="utf-8", COLUMNS="200")
+    return subprocess.run([sys.executable, str(ROOT / "supervisor.py"), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd or ROOT, env=env, stdin=subprocess.DEVNULL)
+
+
+def run_stage(stage: str, session: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, MEETING_ASSISTANT_NO_USER_CONFIG="1", PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", f"stages.{stage}", str(session), *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT, env=env)

@@ -1,0 +1,109 @@
+"""The transcriber stage as a real process on real speech with the real base model."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stages.models import TranscriptBatch
+from stages.spool import Session
+from tests.conftest import DEMO_EN, run_stage
+from tests.speech import reference_text, wer
+from tests.spoolkit import decode_16k, make_session, transcript_text, write_batches
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_pcm() -> np.ndarray:
+    return decode_16k(DEMO_EN)
+
+
+@pytest.fixture(scope="module")
+def transcribed(tmp_path_factory: pytest.TempPathFactory, demo_pcm: np.ndarray) -> Session:
+    session = make_session(tmp_path_factory.mktemp("spool") / "demo", sources=["system"], language="en")
+    write_batches(session, None, demo_pcm)
+    result = run_stage("transcribe", session.path)
+    assert result.returncode == 0, result.stderr
+    return session
+
+
+def test_every_batch_has_exactly_one_transcript_and_the_text_is_right(transcribed: Session) -> None:
+    assert transcribed.transcribed_batches() == transcribed.audio_batches()
+    assert transcribed.transcript_end() is not None
+    error = wer(reference_text("en"), transcript_text(transcribed), "en")
+    assert error < 0.15, f"WER {error:.3f}"
+    for index in transcribed.transcribed_batches():
+        doc = TranscriptBatch.model_validate_json(transcribed.transcript_path(index).read_text(encoding="utf-8"))
+        assert all(doc.start <= s.start < doc.end + 1e-3 for s in doc.segments)  # a segment lives in its batch
+        assert all(s.speaker == "Others" and s.channel == "system" for s in doc.segments)
+
+
+def test_a_deleted_transcript_file_comes_back_and_nothing_else_changes(transcribed: Session) -> None:
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in transcribed.transcript.iterdir()}
+    victim = transcribed.transcript_path(5)
+    old = json.loads(victim.read_text(encoding="utf-8"))
+    victim.unlink()
+    result = run_stage("transcribe", transcribed.path)
+    assert result.returncode == 0, result.stderr
+    after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in transcribed.transcript.iterdir()}
+    assert set(after) == set(before)
+    assert {k for k in after if after[k] != before[k]} == {"000005.json"}
+    new = json.loads(victim.read_text(encoding="utf-8"))
+    assert [s["text"] for s in new["segments"]] == [s["text"] for s in old["segments"]]
+
+
+def test_silence_and_noise_produce_no_text(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    silence = np.zeros(120 * 16000, dtype=np.int16)
+    noise = (rng.normal(0, 0.03, 120 * 16000) * 32767).astype(np.int16)  # about -30 dBFS hiss
+    session = make_session(tmp_path / "quiet", sources=["mic", "system"], language="fr")
+    write_batches(session, silence, np.concatenate([noise, silence]))
+    result = run_stage("transcribe", session.path)
+    assert result.returncode == 0, result.stderr
+    assert len(session.transcribed_batches()) == 24
+    assert transcript_text(session) == ""
+
+
+def test_late_start_catches_up_with_several_batches_per_call(tmp_path: Path, demo_pcm: np.ndarray) -> None:
+    session = make_session(tmp_path / "late", sources=["system"], language="en")
+    last = write_batches(session, None, np.concatenate([demo_pcm, demo_pcm])[: 300 * 16000])
+    assert last == 30  # 30 batches waiting before the transcriber starts
+    result = run_stage("transcribe", session.path)
+    assert result.returncode == 0, result.stderr
+    calls = len(re.findall(r"system [\d.]+-[\d.]+ s: \d+ segment", result.stderr))
+    assert session.transcribed_batches() == list(range(1, 31))
+    assert calls <= 15, f"{calls} Whisper calls for 30 batches"
+
+
+def test_mic_and_system_are_labelled_you_and_others(tmp_path: Path, demo_pcm: np.ndarray) -> None:
+    half = len(demo_pcm) // 2
+    mic = demo_pcm.copy()
+    mic[half:] = 0
+    system = demo_pcm.copy()
+    system[:half] = 0
+    session = make_session(tmp_path / "duo", sources=["mic", "system"], language="en")
+    write_batches(session, mic[: 60 * 16000], system[: 60 * 16000])
+    assert run_stage("transcribe", session.path).returncode == 0
+    segments = [s for i in session.transcribed_batches()
+                for s in TranscriptBatch.model_validate_json(
+                    session.transcript_path(i).read_text(encoding="utf-8")).segments]
+    speakers = {(s.channel, s.speaker) for s in segments}
+    assert speakers == {("mic", "You"), ("system", "Others")}
+    assert all(s.start < half / 16000 + 1 for s in segments if s.channel == "mic")
+
+
+def test_corrupt_batch_is_quarantined_and_the_rest_transcribed(tmp_path: Path, demo_pcm: np.ndarray) -> None:
+    session = make_session(tmp_path / "corrupt", sources=["system"], language="en")
+    write_batches(session, None, demo_pcm[: 40 * 16000])
+    session.wav_path(2).write_bytes(b"RIFF\x00\x00garbage" * 10)
+    result = run_stage("transcribe", session.path)
+    assert result.returncode == 0, result.stderr
+    assert session.transcribed_batches() == [1, 3, 4]
+    notes = session.failures()
+    assert notes and "000002" in notes[0].reason and notes[0].start == 10.0 and notes[0].end == 20.0
+    assert (session.failed / "000002.wav").exists()

@@ -1,0 +1,98 @@
+"""Fast checks of the pure parts: cutting, echo, hallucination gates, config errors, atomic writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from stages import atomic, config
+from stages.config import ConfigError, TranscribeConfig
+from stages.models import Segment
+from stages.spool import slugify
+from stages.transcribe import filters
+from stages.transcribe.echo import drop_echo
+from stages.transcribe.windowing import Span, choose_cut
+
+
+def test_cut_is_the_last_pause_after_the_earliest_point() -> None:
+    spans = [Span(0.5, 4.0), Span(4.6, 12.0), Span(12.5, 19.0), Span(19.4, 30.0)]
+    assert choose_cut(spans, 30.0, earliest=10.0) == pytest.approx((19.0 + 19.4) / 2)
+    assert choose_cut(spans, 30.0, earliest=20.0) is None  # speech runs to the end: no safe cut
+
+
+def test_trailing_silence_is_a_cut_but_not_a_mid_word_end() -> None:
+    assert choose_cut([Span(0.0, 20.0)], 30.0, earliest=10.0) == pytest.approx(21.0)
+    assert choose_cut([Span(0.0, 29.9)], 30.0, earliest=10.0) is None
+
+
+def seg(channel: str, start: float, end: float, text: str) -> Segment:
+    return Segment(start=start, end=end, channel=channel, speaker="x", text=text)  # type: ignore[arg-type]
+
+
+def test_echo_of_the_speakers_in_the_mic_is_dropped_but_real_mic_speech_kept() -> None:
+    segments = [seg("system", 1.0, 4.0, "We ship on Friday."), seg("mic", 1.2, 4.1, "we ship on friday"),
+                seg("mic", 5.0, 7.0, "I disagree, Monday is better.")]
+    kept = drop_echo(segments)
+    assert [s.channel for s in kept] == ["system", "mic"]
+    assert kept[1].text.startswith("I disagree")
+
+
+@pytest.mark.parametrize("text,language", [
+    ("Sous-titres réalisés par la communauté d'Amara.org", "fr"),
+    ("Merci d'avoir regardé cette vidéo !", "fr"),
+    ("Thanks for watching!", "en"),
+])
+def test_known_hallucinations_are_dropped_when_unsure(text: str, language: str) -> None:
+    cfg = TranscribeConfig()
+    assert not filters.keep(text, avg_logprob=-0.8, no_speech_prob=0.4, compression_ratio=1.2,
+                            language=language, cfg=cfg)
+
+
+def test_real_sentences_survive_the_gates() -> None:
+    cfg = TranscribeConfig()
+    assert filters.keep("Denis appelle le fournisseur avant jeudi.", -0.3, 0.05, 1.3, "fr", cfg)
+    assert filters.keep("Thank you, Alice, that was clear.", -0.2, 0.02, 1.2, "en", cfg)
+    assert not filters.keep("merci merci merci merci merci merci merci merci", -0.9, 0.1, 4.0, "fr", cfg)
+
+
+def test_bad_config_names_the_key_the_value_and_what_is_allowed(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[transcribe]\nbeam_size = "wide"\n[session]\nsource = "speakers"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        config.load(bad, use_user_file=False)
+    text = str(err.value)
+    assert "[transcribe] beam_size = 'wide'" in text and "integer" in text
+    assert "[session] source = 'speakers'" in text and "system, mic, system+mic, file:PATH" in text
+
+
+def test_unknown_key_and_broken_toml_are_reported(tmp_path: Path) -> None:
+    typo = tmp_path / "typo.toml"
+    typo.write_text("[capture]\nbatch_secs = 5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[capture\] batch_secs = 5: unknown key"):
+        config.load(typo, use_user_file=False)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[capture\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(broken, use_user_file=False)
+
+
+def test_command_line_overrides_the_files() -> None:
+    cfg = config.load(overrides={"session": {"language": "en", "source": None}}, use_user_file=False)
+    assert cfg.session.language == "en" and cfg.session.source == "system+mic"
+
+
+def test_atomic_write_leaves_no_temp_and_is_private(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    atomic.write_json(target, {"a": "é"})
+    atomic.write_json(target, {"a": "b"})
+    assert target.read_text(encoding="utf-8").strip().startswith("{")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+    if os.name == "posix":
+        assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_slug() -> None:
+    assert slugify("Réunion Projet X") == "reunion-projet-x"
+    assert slugify("***") == "meeting"
