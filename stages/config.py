@@ -99,6 +99,7 @@ class OpenAIConfig(Section):
     model: str = "gpt-4o-mini"
     api_key_env: str = "OPENAI_API_KEY"
     json_mode: Literal["json_schema", "json_object", "none"] = "json_schema"
+    schema_limits: bool = False
     timeout_s: float = Field(120.0, gt=0.0)
 
 

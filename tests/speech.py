@@ -122,8 +122,8 @@ def _fr_words(n: int) -> str:
     for size, name in ((10**9, "milliard"), (10**6, "million"), (1000, "mille")):
         if n >= size:
             high, rest = divmod(n, size)
-            if size == 1000:
-                head = "mille" if high == 1 else f"{_fr_words(high)} mille"
+            if size == 1000:  # "deux cent mille": cent and vingt take no s before mille
+                head = "mille" if high == 1 else re.sub(r"(cent|vingt)s$", r"\1", _fr_words(high)) + " mille"
             else:
                 head = f"{_fr_words(high)} {name}" + ("s" if high > 1 else "")
             return head + (f" {_fr_words(rest)}" if rest else "")
@@ -143,8 +143,11 @@ def _fr_ordinal(n: int) -> str:
     return words.rstrip("s") + "ième" if words.endswith(("cents", "vingts")) else words + "ième"
 
 
-_NUMBER = re.compile(r"(?<![\w])(\d{1,3}(?:[ ,.\u202f\u00a0]\d{3})+|\d+)(st|nd|rd|th|er|re|ère|e|ème|eme)?(?!\w)",
-                     re.IGNORECASE)
+_SUFFIXES = r"(st|nd|rd|th|er|re|ère|e|ème|eme)?(?!\w)"
+_NUMBER = {  # thousands grouped with commas in English, with (narrow) spaces or dots in French
+    "en": re.compile(r"(?<!\w)(\d{1,3}(?:,\d{3})+|\d+)" + _SUFFIXES, re.IGNORECASE),
+    "fr": re.compile(r"(?<!\w)(\d{1,3}(?:[ .\u202f\u00a0]\d{3})+|\d+)" + _SUFFIXES, re.IGNORECASE),
+}
 
 
 def _spell_numbers(text: str, lang: str) -> str:
@@ -159,7 +162,7 @@ def _spell_numbers(text: str, lang: str) -> str:
             return f" {_fr_words(value)} "
         return f" {_en_ordinal(value) if suffix else _en_words(value)} "
 
-    return _NUMBER.sub(spell, text)
+    return _NUMBER["fr" if lang == "fr" else "en"].sub(spell, text)
 
 
 _EN_VARIANTS = {"ok": "okay", "alright": "all right", "mr": "mister", "mrs": "missus", "dr": "doctor"}
@@ -171,7 +174,8 @@ def normalise(text: str, lang: str) -> str:
     text = unicodedata.normalize("NFC", text).lower()
     text = re.sub(r"[’‘`´ʼ]", "'", text)
     text = text.replace("%", " percent " if lang != "fr" else " pour cent ")
-    text = text.replace("€", " euros ").replace("$", " dollars ")
+    text = re.sub(r"([$€£])\s*(\d[\d,. \u202f\u00a0]*\d|\d)", r"\2 \1", text)  # $20 -> 20 $
+    text = text.replace("€", " euros ").replace("$", " dollars ").replace("£", " pounds ")
     text = _spell_numbers(text, lang)
     if lang == "fr":
         text = text.replace("œ", "oe").replace("æ", "ae")

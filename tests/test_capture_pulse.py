@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import subprocess
 import sys
@@ -82,14 +83,28 @@ def captures() -> Iterator[list[Capture]]:
         c.kill()
 
 
-def loud_region(x: npt.NDArray[np.int16], threshold_dbfs: float = -30.0) -> tuple[float, float]:
-    """(first, last) second of 50 ms windows louder than the threshold."""
+def tone_region(x: npt.NDArray[np.int16], freq: float) -> tuple[float, float]:
+    """(first, last) second of the 50 ms windows dominated by a sine at `freq`.
+
+    Dominance rather than loudness: another test sharing this PulseAudio server may play
+    speech on the same sink at the same time; it does not concentrate its energy at one frequency.
+    """
     win = 800
-    frames = x[: x.size // win * win].astype(np.float64).reshape(-1, win) / 32768.0
-    db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
-    loud = np.flatnonzero(db > threshold_dbfs)
-    assert loud.size, "no signal captured"
-    return loud[0] * win / 16000, (loud[-1] + 1) * win / 16000
+    frames = x[: x.size // win * win].astype(np.float64).reshape(-1, win) * np.hanning(win)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    k = round(freq * win / 16000)
+    share = power[:, k - 1: k + 2].sum(axis=1) / (power.sum(axis=1) + 1e-9)
+    hits = np.flatnonzero(share > 0.6)
+    assert hits.size, "the tone was not captured"
+    return hits[0] * win / 16000, (hits[-1] + 1) * win / 16000
+
+
+def loudest_second(x: npt.NDArray[np.int16]) -> int:
+    """Start sample of the loudest 1 s stretch (on a 0.1 s grid)."""
+    step = 1600
+    energy = np.convolve((x.astype(np.float64) ** 2)[: x.size // step * step].reshape(-1, step).sum(axis=1),
+                         np.ones(10), mode="valid")
+    return int(np.argmax(energy)) * step
 
 
 def seconds_since(start_iso: str, when: dt.datetime) -> float:
@@ -116,15 +131,12 @@ def test_a_tone_played_on_the_default_output_is_captured_when_it_played(
     assert all(m.duration == B for m in found[:-1]) and found[-1].duration <= B
     mic, system = channels(session)
     assert not mic.any()  # source "system": the mic channel is not captured
-    first, last = loud_region(system)
+    first, last = tone_region(system, 440.0)
     expected = seconds_since(found[0].wall_clock, played_at)
     assert first == pytest.approx(expected, abs=0.25), cap.text()  # measured: within 50 ms
     assert last - first == pytest.approx(TONE_S, abs=0.3)
-    assert system[: int((first - 0.2) * 16000)].std() < 30  # silence before the tone
-    middle = system[int((first + 0.2) * 16000): int((first + 1.2) * 16000)]
-    assert np.argmax(np.abs(np.fft.rfft(middle))) == pytest.approx(440, abs=2)  # 1 s window: 1 Hz bins
-    loud = [m.index for m in found if not m.silent["system"]]
-    assert loud and all(m.silent["system"] for m in found if m.index not in loud)
+    tone_batches = {m.index for m in found if m.start < last and m.start + m.duration > first}
+    assert all(not m.silent["system"] for m in found if m.index in tone_batches)
 
 
 def test_mic_and_system_legs_stay_aligned_and_a_pause_leaves_a_visible_gap(
@@ -146,14 +158,13 @@ def test_mic_and_system_legs_stay_aligned_and_a_pause_leaves_a_visible_gap(
     time.sleep(0.5)
     assert cap.stop() == 0, cap.text()
     found = metas(session)
-    gaps = [b.start - (a.start + a.duration) for a, b in zip(found, found[1:], strict=False)]
+    gaps = [b.start - (a.start + a.duration) for a, b in itertools.pairwise(found)]
     assert [g > B + 0.4 for g in gaps if g > 1e-3] == [True]  # one gap, the pause; batches contiguous otherwise
     assert all(m.sources == ["system", "mic"] for m in found)
     mic, system = channels(session)
-    first, _ = loud_region(system)
-    assert loud_region(mic)[0] == pytest.approx(first, abs=0.06)
-    a = system[int(first * 16000): int((first + 1.0) * 16000)].astype(np.float64)
-    b = mic[int(first * 16000) - 800: int((first + 1.0) * 16000) + 800].astype(np.float64)
+    at = max(800, loudest_second(system))  # the noise burst
+    a = system[at: at + 16000].astype(np.float64)
+    b = mic[at - 800: at + 16000 + 800].astype(np.float64)
     lag = int(np.argmax(np.correlate(b, a, mode="valid"))) - 800
     assert abs(lag) <= 160, f"legs {lag / 16:.1f} ms apart"
 

@@ -123,8 +123,7 @@ def test_kill_9_of_the_transcriber_loses_and_duplicates_nothing(tmp_path: Path) 
 def test_a_stage_that_keeps_crashing_is_given_up_clearly(tmp_path: Path) -> None:
     session = make_session(tmp_path / "20260101-0000-crashy", sources=["system"], language="en",
                            source=f"file:{DEMO_EN}", supervisor={"max_restarts": 2, "backoff_s": 0.1})
-    session.transcript.rmdir()
-    session.transcript.write_text("not a folder", encoding="utf-8")  # every transcript write now fails
+    (session.path / "transcribe.lock").mkdir()  # the transcriber now crashes at start, every time
     result = run_cli("resume", str(session.path), timeout=300)
     assert result.returncode == 1
     said = result.stdout + result.stderr

@@ -81,7 +81,7 @@ def test_late_start_catches_up_with_several_batches_per_call(tmp_path: Path, dem
 
 
 def test_mic_and_system_are_labelled_you_and_others(tmp_path: Path, demo_pcm: np.ndarray) -> None:
-    half = len(demo_pcm) // 2
+    half = 30 * 16000  # you speak for the first 30 s, the others after
     mic = demo_pcm.copy()
     mic[half:] = 0
     system = demo_pcm.copy()

@@ -17,12 +17,16 @@ from stages.capture.errors import EXIT_CRASH, CaptureError
 
 
 def setup_logging() -> None:
+    """UTF-8 lines on stderr whatever the console code page (device names have accents)."""
+    reconfigure = getattr(sys.stderr, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(encoding="utf-8", errors="backslashreplace")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s capture %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stages.capture", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m stages.capture", description=(__doc__ or "capture").splitlines()[0])
     parser.add_argument("session_dir", type=Path, help="the session folder (with session.json)")
     parser.add_argument("--realtime", action="store_true", default=None,
                         help="file source: pace like a live meeting (default: [capture] realtime)")

@@ -31,7 +31,8 @@ from stages.wavio import RATE
 log = logging.getLogger("capture")
 
 PACTL_TIMEOUT_S = 5.0
-CHUNK_BYTES = 3200  # 100 ms of 16 kHz s16 mono
+READ_BYTES = 1 << 16  # up to 2 s: after a stall of this process the whole backlog comes in one read,
+# so it is placed as the contiguous audio it is, not as a gap followed by a surplus
 NO_SERVER_HELP = ("start it (`pulseaudio --start`, or `systemctl --user start pipewire-pulse`), "
                   "or import a recording with --source file:PATH")
 
@@ -148,7 +149,7 @@ class ParecStream:
 
     def read(self) -> Samples | None:
         assert self._proc.stdout is not None
-        data = os.read(self._proc.stdout.fileno(), CHUNK_BYTES)  # what is there, up to 100 ms
+        data = os.read(self._proc.stdout.fileno(), READ_BYTES)  # what is there: ~100 ms normally
         if not data:
             return None
         data = self._odd + data

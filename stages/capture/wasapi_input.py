@@ -119,6 +119,10 @@ class DefaultWatcher:
             if self._first is None:
                 self._first = self._latest
 
+    def rebase(self) -> None:
+        """Take the current defaults as the reference (after reopening on them)."""
+        self._first = self._latest
+
     def changed(self) -> str | None:
         """The new defaults (a description) when they moved since this watcher started."""
         latest = self._latest
@@ -159,16 +163,20 @@ class WasapiInput:
 
     def _run(self, buffers: dict[Channel, LegBuffer]) -> None:
         follow = any(not _wanted(ch, self.cfg) for ch in self.channels)
-        while not self._stop.is_set():
-            watcher = DefaultWatcher() if follow else None
-            try:
-                self._session(buffers, watcher)
-            except Exception as exc:
-                log.warning("WASAPI capture failed (%s); reopening in %.0f s, silence recorded meanwhile", exc, RETRY_S)
-                self._stop.wait(RETRY_S)
-            finally:
+        watcher = DefaultWatcher() if follow else None
+        try:
+            while not self._stop.is_set():
                 if watcher is not None:
-                    watcher.close()
+                    watcher.rebase()
+                try:
+                    self._session(buffers, watcher)
+                except Exception as exc:
+                    log.warning("WASAPI capture failed (%s); reopening in %.0f s, silence recorded meanwhile",
+                                exc, RETRY_S)
+                    self._stop.wait(RETRY_S)
+        finally:
+            if watcher is not None:
+                watcher.close()
 
     def _session(self, buffers: dict[Channel, LegBuffer], watcher: DefaultWatcher | None) -> None:
         """Open a PortAudio instance and the legs; return when a reopen is due or on stop."""

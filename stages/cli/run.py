@@ -6,8 +6,11 @@ import logging
 import time
 
 from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
 
 from stages import lock, logs, progress
+from stages.cli import dashboard
 from stages.cli.keys import Keys
 from stages.config import PipelineConfig
 from stages.spool import Session, now_iso
@@ -15,6 +18,7 @@ from stages.supervise import Supervisor
 
 TICK_S = 0.25
 PRINT_EVERY_S = 5.0
+REDRAW_S = 0.5
 
 
 def _line(session: Session) -> str:
@@ -36,15 +40,21 @@ def run_session(session: Session, cfg: PipelineConfig, console: Console, interac
     session.write_manifest(manifest)
     stop_sent = False
     last_print = 0.0
+    live = Live(dashboard.render(session), console=console, auto_refresh=False) \
+        if keys and keys.enabled and console.is_terminal else None
+    if live:  # log lines go above the dashboard instead of through it
+        from rich.logging import RichHandler
+
+        logging.getLogger().handlers[:] = [RichHandler(console=console, show_path=False)]
     try:
         sup.start()
-        if keys and keys.enabled:
-            console.print("[bold]p[/] pause/resume  [bold]s[/] status  [bold]q[/] stop and write the report")
+        if live:
+            live.start()
         while not sup.finished:
             try:
                 sup.poll()
                 if sup.failure:
-                    console.print(f"[bold red]{sup.failure}[/]")
+                    console.print(f"[bold red]{escape(sup.failure)}[/]")
                     sup.wind_down()
                     _set_state(session, "interrupted")
                     console.print(f"Session kept in {session.path}; after fixing, run "
@@ -60,7 +70,10 @@ def run_session(session: Session, cfg: PipelineConfig, console: Console, interac
                 if session.requested("STOP") and not stop_sent:
                     stop_sent = True
                     console.print("Stopping: flushing the last batch, finishing transcript and report…")
-                if time.monotonic() - last_print > PRINT_EVERY_S:
+                if live and time.monotonic() - last_print > REDRAW_S:
+                    last_print = time.monotonic()
+                    live.update(dashboard.render(session), refresh=True)
+                elif not live and time.monotonic() - last_print > PRINT_EVERY_S:
                     last_print = time.monotonic()
                     console.print(_line(session), highlight=False)
                 time.sleep(TICK_S)
@@ -75,6 +88,9 @@ def run_session(session: Session, cfg: PipelineConfig, console: Console, interac
         console.print(f"[bold green]Report ready:[/] {session.report}")
         return 0
     finally:
+        if live:
+            live.update(dashboard.render(session, help_line=""), refresh=True)
+            live.stop()
         if keys:
             keys.close()
         owner.release()

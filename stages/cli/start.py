@@ -22,7 +22,8 @@ DEMO = PACKAGE_ROOT / "stages" / "demo" / "meeting_en.flac"
 
 def _preflight(cfg: config.PipelineConfig) -> None:
     """Everything that can be checked before a session folder exists, so a bad start leaves nothing behind."""
-    from stages.capture.sources import SourceError, check_source
+    from stages.capture.errors import SourceError
+    from stages.capture.sources import check_source
 
     try:
         check_source(cfg.session.source, cfg)

@@ -38,7 +38,7 @@ def chunk_windows(chunk: int, interval_s: float, window_s: float, end_time: floa
     n = windows_per_chunk(interval_s, window_s)
     length = interval_s / n
     base = (chunk - 1) * interval_s
-    out = []
+    out: list[Window] = []
     for j in range(n):
         start, end = base + j * length, base + (j + 1) * length
         if end_time is not None:

@@ -57,24 +57,23 @@ NOT_NAMES = {
     "il", "elle", "est", "c'est", "pour", "sur", "en", "dans", "avec", "quoi", "qui", "comment", "pourquoi",
 }
 # Verbs that open an instruction when said right after a name ("Julie, send…" / "Julie, envoie…").
-IMPERATIVES = {
-    "en": set("""send write prepare call book update fix check review draft set organise organize schedule share
-        follow contact order plan finish finalize finalise make look handle take ask find reach email mail test
-        deploy ping chase confirm arrange print sign submit collect gather update list document merge close
-        open investigate analyse analyze compare estimate translate clean run build ship migrate install""".split()),
-    "fr": set("""envoie envoyez prépare préparez appelle appelez rédige rédigez vérifie vérifiez regarde regardez
+_EN_VERBS = """send write prepare call book update fix check review draft set organise organize schedule share follow
+        contact order plan finish finalize finalise make look handle take ask find reach email mail test deploy
+        ping chase confirm arrange print sign submit collect gather update list document merge close open
+        investigate analyse analyze compare estimate translate clean run build ship migrate install"""
+_FR_VERBS = """envoie envoyez prépare préparez appelle appelez rédige rédigez vérifie vérifiez regarde regardez
         contacte contactez organise organisez planifie planifiez relance relancez corrige corrigez commande
         commandez réserve réservez mets mettez fais faites prends prenez note notez transmets transmettez écris
-        écrivez termine terminez finalise finalisez lance lancez partage partagez demande demandez trouve trouvez
-        fixe fixez confirme confirmez imprime imprimez signe signez rassemble rassemblez récupère récupérez
-        teste testez installe installez analyse analysez compare comparez estime estimez traduis traduisez
-        nettoie nettoyez déploie déployez migre migrez documente documentez""".split()),
-}
+        écrivez termine terminez finalise finalisez lance lancez partage partagez demande demandez trouve
+        trouvez fixe fixez confirme confirmez imprime imprimez signe signez rassemble rassemblez récupère
+        récupérez teste testez installe installez analyse analysez compare comparez estime estimez traduis
+        traduisez nettoie nettoyez déploie déployez migre migrez documente documentez"""
+IMPERATIVES = {"en": set(_EN_VERBS.split()), "fr": set(_FR_VERBS.split())}
 _LEAD = r"^(?:(?:okay|ok|so|and|alright|right|well|then|now|alors|bon|donc|et|bien|très bien|d'accord)[,.]?\s+)*"
 REQUEST = {
     "en": [
-        re.compile(_LEAD + NAME + r",\s+(?:(?:can|could|would|will) you|please|you(?:'ll| will| should| need to| "
-                   r"must| have to)?\s*(?:please\s+)?)\s*(?P<task>.+)", re.IGNORECASE),
+        re.compile(_LEAD + NAME + r",\s+(?:(?:can|could|would|will) you(?: please)?|please|you(?:'ll| will| "
+                   r"should| need to| must| have to))\s+(?P<task>.+)", re.IGNORECASE),
     ],
     "fr": [
         re.compile(_LEAD + NAME + r",\s+(?:est-ce que tu (?:peux|pourrais|pourras|vas)|tu (?:peux|pourrais|pourras|"
@@ -126,6 +125,7 @@ PROCESS = re.compile(r"\b(?:hear me|my screen|mon écran|m'entend|start the meet
 FIGURE = re.compile(r"\d|\b(?:percent|pour ?cent|thousand|million|mille|euros?|dollars?|k€|%)\b", re.IGNORECASE)
 
 
+
 @dataclass
 class Sentence:
     time: float
@@ -152,7 +152,7 @@ def find_due(text: str, language: str) -> tuple[str, str]:
 
 
 def _clean_task(task: str) -> str:
-    task = re.sub(r"\s+", " ", task).strip(" ,;:.?!")
+    task = re.sub(r"\s+([,;:.?!])", r"\1", re.sub(r"\s+", " ", task)).strip(" ,;:.?!")
     task = re.sub(r"^(?:please|s'il te plaît|stp)\s+", "", task, flags=re.IGNORECASE)
     task = re.sub(r",?\s*(?:please|s'il te plaît|stp|probably|probablement|directement)$", "", task,
                   flags=re.IGNORECASE)
@@ -239,16 +239,19 @@ def rank(sentences_: list[Sentence]) -> list[tuple[float, int]]:
 
 
 def _merge_reply_due(items: list[tuple[int, ActionItem]], sentences_: list[Sentence], language: str) -> None:
-    """'Julie, can you send it?' - 'Sure, by Friday.': the deadline said in the reply belongs to the task."""
+    """A deadline said just after the task belongs to it: the asker's next sentence ("Can we have it for the
+    twelfth?") or an acceptance ("Sure, by Friday.")."""
     for index, item in items:
         if item.due:
             continue
         for reply in sentences_[index + 1: index + 3]:
-            if reply.speaker != sentences_[index].speaker or ACCEPT.match(reply.text.strip()):
-                due, _ = find_due(reply.text, language)
-                if due and ACCEPT.match(reply.text.strip()):
-                    item.due = due
-                    break
+            same = reply.speaker == sentences_[index].speaker
+            if not same and not ACCEPT.match(reply.text.strip()):
+                break
+            due, _ = find_due(reply.text, language)
+            if due:
+                item.due = due
+                break
 
 
 def extract(segments: list[Segment], language: str, summary_sentences: int = 2) -> MiniSummary:

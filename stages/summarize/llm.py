@@ -103,8 +103,8 @@ class ChatBackend(Backend):
         def parse(data: Any) -> tuple[MiniSummary, list[str]]:
             return ground(LlmWindow.model_validate(data), task.segments, task.language, task.start, task.end)
 
-        return self._ask("window", messages, prompts.window_schema(self.bounded_schema), self.cfg.max_output_tokens, task.language,
-                         parse)
+        schema = prompts.window_schema(self.bounded_schema)
+        return self._ask("window", messages, schema, self.cfg.max_output_tokens, task.language, parse)
 
     def synthesize(self, task: SynthesisTask) -> str:
         messages = prompts.synthesis_messages(task.language, task.previous, task.chunks)
@@ -116,4 +116,5 @@ class ChatBackend(Backend):
             check_language(summary, task.language)
             return summary
 
-        return self._ask("synthesis", messages, prompts.synthesis_schema(self.bounded_schema), SYNTHESIS_TOKENS, task.language, parse)
+        schema = prompts.synthesis_schema(self.bounded_schema)
+        return self._ask("synthesis", messages, schema, SYNTHESIS_TOKENS, task.language, parse)

@@ -15,6 +15,7 @@ from typing import Any
 from stages.models import Segment
 from stages.summarize import lang
 from stages.summarize.text import clock
+from stages.summarize.transcript import blocks
 
 LIMITS = {"key_points": 3, "highlights": 2}
 MERGE_GAP_S = 3.0
@@ -143,21 +144,15 @@ Write in {language_name} the overall summary of the whole meeting so far, in thr
 discussed, what was decided, what remains to be done. Answer with a JSON object {{"summary": "..."}}."""
 
 RETRY = {
-    "fr": "Ta réponse n'est pas valable : {error}. Réponds de nouveau, uniquement par l'objet JSON demandé, en français.",
+    "fr": ("Ta réponse n'est pas valable : {error}. Réponds de nouveau, uniquement par l'objet JSON demandé, "
+           "en français."),
     "en": "Your answer is not valid: {error}. Answer again, with the requested JSON object only, in {language_name}.",
 }
 
 
 def transcript_lines(segments: list[Segment]) -> str:
     """`[hh:mm:ss] Speaker: text`, consecutive pieces of one speaker joined into one line."""
-    lines: list[tuple[float, str, list[str], float]] = []
-    for seg in segments:
-        if lines and lines[-1][1] == seg.speaker and seg.start - lines[-1][3] <= MERGE_GAP_S:
-            start, speaker, texts, _ = lines[-1]
-            lines[-1] = (start, speaker, [*texts, seg.text.strip()], seg.end)
-        else:
-            lines.append((seg.start, seg.speaker, [seg.text.strip()], seg.end))
-    return "\n".join(f"[{clock(start)}] {speaker}: {' '.join(texts)}" for start, speaker, texts, _ in lines)
+    return "\n".join(f"[{clock(start)}] {speaker}: {text}" for start, _, speaker, text in blocks(segments, MERGE_GAP_S))
 
 
 def _family(language: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from stages import atomic, config
-from stages.models import SessionManifest, Segment, TranscriptBatch, TranscriptEnd
+from stages.models import Segment, SessionManifest, TranscriptBatch, TranscriptEnd
 from stages.spool import Session, now_iso
 from stages.summarize import lang
 

@@ -8,18 +8,17 @@ import unicodedata
 
 WORD_RE = re.compile(r"[\w']+", re.UNICODE)
 SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+(?=\S)")
-STOPWORDS = {
-    "en": set("""a an the and or but if then so of to in on at by for with from as is are was were be been being
-        it its this that these those there here we you i he she they them our your my his her their me us do does did
-        done have has had will would can could should shall may might must not no yes ok okay just also very really
-        about into over than too up out what which who when where how all any some more most other such only own same
-        let lets let's i'll we'll you'll i'm it's that's""".split()),
-    "fr": set("""le la les un une des du de d l et ou mais si donc alors car ni que qui quoi dont où à au aux en dans
-        sur sous par pour avec sans ce cet cette ces c ça cela il elle ils elles on nous vous je j tu te t me m se s
-        lui leur leurs mon ma mes ton ta tes son sa ses notre nos votre vos est sont était être été a ai as avons avez
-        ont avait avoir fait faire pas ne n plus très bien aussi oui non d'accord ok y qu puis comme tout tous toute
-        toutes même""".split()),
-}
+_EN_STOP = """a an the and or but if then so of to in on at by for with from as is are was were be been being
+    it its this that these those there here we you i he she they them our your my his her their me us do does did
+    done have has had will would can could should shall may might must not no yes ok okay just also very really
+    about into over than too up out what which who when where how all any some more most other such only own same
+    let lets let's i'll we'll you'll i'm it's that's"""
+_FR_STOP = """le la les un une des du de d l et ou mais si donc alors car ni que qui quoi dont où à au aux en dans
+    sur sous par pour avec sans ce cet cette ces c ça cela il elle ils elles on nous vous je j tu te t me m se s
+    lui leur leurs mon ma mes ton ta tes son sa ses notre nos votre vos est sont était être été a ai as avons avez
+    ont avait avoir fait faire pas ne n plus très bien aussi oui non d'accord ok y qu puis comme tout tous toute
+    toutes même"""
+STOPWORDS = {"en": set(_EN_STOP.split()), "fr": set(_FR_STOP.split())}
 
 
 def clock(seconds: float) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
+from typing import Protocol
 
 from stages.models import Segment, TranscriptBatch
 from stages.spool import Session, read_model
@@ -97,3 +99,25 @@ class TranscriptView:
                 continue  # the batch was redone: no hole left
             found.setdefault((note.start, note.end), Gap(start=note.start, end=note.end, reason=note.reason))
         return sorted(found.values(), key=lambda g: g.start if g.start is not None else -1.0)
+
+
+class Timed(Protocol):
+    start: float
+    end: float
+    speaker: str
+    text: str
+
+
+def blocks(segments: Sequence[Timed], gap_s: float = 3.0) -> list[tuple[float, float, str, str]]:
+    """(start, end, speaker, text): consecutive pieces of one speaker joined, for people to read."""
+    out: list[tuple[float, float, str, str]] = []
+    for seg in segments:
+        text = " ".join(seg.text.split())
+        if not text:
+            continue
+        if out and out[-1][2] == seg.speaker and seg.start - out[-1][1] <= gap_s:
+            start, _, speaker, joined = out[-1]
+            out[-1] = (start, max(seg.end, out[-1][1]), speaker, f"{joined} {text}")
+        else:
+            out.append((seg.start, seg.end, seg.speaker, text))
+    return out

@@ -73,7 +73,7 @@ class Backend(ABC):
         """None when this backend can be used now, else why not (cheap; used by `auto`)."""
         return None
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 (optional hook)
         """Load or preload the model; raises BackendDown or BackendError."""
 
     @abstractmethod
@@ -84,5 +84,5 @@ class Backend(ABC):
     def synthesize(self, task: SynthesisTask) -> str:
         """The overall summary, from mini-summaries only."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook)
         """Free the model or connections."""

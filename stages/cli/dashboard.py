@@ -1,0 +1,110 @@
+"""The live view of `up` in a terminal: levels, a loud warning for a silent leg, progress, last lines.
+
+Everything shown is read from the session's files, like `status`: the dashboard
+is just another reader of the spool.
+"""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from stages import progress
+from stages.models import BatchMeta, TranscriptBatch
+from stages.spool import Session, read_model
+
+SILENT_WARNING_S = 30.0
+METER_FLOOR_DBFS = -60.0
+LAST_LINES = 6
+LABELS = {"mic": "You (mic)", "system": "Others (system)"}
+
+
+def _recent_meta(session: Session, count: int) -> list[BatchMeta]:
+    metas = []
+    for index in reversed(session.audio_batches()[-count:]):
+        try:
+            meta = read_model(session.meta_path(index), BatchMeta)
+        except ValueError:
+            continue
+        if meta is not None:
+            metas.append(meta)
+    return metas  # newest first
+
+
+def silent_legs(metas: list[BatchMeta], channels: list[str]) -> dict[str, float]:
+    """Seconds each leg has been silent while another leg was not (newest batches first)."""
+    out: dict[str, float] = {}
+    if len(channels) < 2:
+        return out
+    for ch in channels:
+        quiet, others_spoke = 0.0, False
+        for meta in metas:
+            if not meta.silent.get(ch, False):
+                break
+            quiet += meta.duration
+            others_spoke |= any(not meta.silent.get(o, True) for o in channels if o != ch)
+        if quiet >= SILENT_WARNING_S and others_spoke:
+            out[ch] = quiet
+    return out
+
+
+def meter(dbfs: float, width: int = 30) -> Text:
+    filled = round(width * max(0.0, min(1.0, (dbfs - METER_FLOOR_DBFS) / -METER_FLOOR_DBFS)))
+    color = "green" if dbfs > -40 else "yellow" if dbfs > -55 else "red"
+    return Text("█" * filled, style=color) + Text("░" * (width - filled), style="dim") + Text(f" {dbfs:6.1f} dBFS")
+
+
+def last_lines(session: Session, count: int = LAST_LINES) -> list[tuple[float, str, str]]:
+    lines: list[tuple[float, str, str]] = []
+    for index in reversed(session.transcribed_batches()[-8:]):
+        try:
+            doc = read_model(session.transcript_path(index), TranscriptBatch)
+        except ValueError:
+            continue
+        if doc is not None:
+            lines = [(s.start, s.speaker, s.text) for s in doc.segments] + lines
+        if len(lines) >= count:
+            break
+    return lines[-count:]
+
+
+def latest_summary(session: Session) -> str:
+    chunks = sorted(session.summaries.glob("chunk_*.json"))
+    if not chunks:
+        return ""
+    try:
+        return str(json.loads(chunks[-1].read_text(encoding="utf-8")).get("summary", ""))
+    except (OSError, ValueError):
+        return ""
+
+
+def render(session: Session, help_line: str = "p pause/resume · s status · q stop and write the report") \
+        -> RenderableType:
+    st = progress.status_of(session)
+    channels: list[str] = list(session.manifest().sources)
+    metas = _recent_meta(session, 12)
+    parts: list[RenderableType] = []
+    levels = Table.grid(padding=(0, 1))
+    for ch in channels:
+        level = metas[0].level_dbfs.get(ch, -120.0) if metas else -120.0
+        levels.add_row(Text(LABELS[ch], style="bold"), meter(level))
+    parts.append(levels)
+    for ch, quiet in silent_legs(metas, channels).items():
+        parts.append(Text(f"⚠  NO SOUND FROM {LABELS[ch].upper()} FOR {quiet:.0f} s while the other side speaks: "
+                          "check the device, or this part of the meeting is lost", style="bold white on red"))
+    parts.append(Text(f"{st.state} · {progress.clock(st.audio_seconds)} recorded · {st.captured} batches captured, "
+                      f"{st.transcribed} transcribed · lag {st.lag_batches} batch(es) ({st.lag_seconds:.0f} s)"
+                      + (f" · {st.quarantined} quarantined" if st.quarantined else "")))
+    lines = Table.grid(padding=(0, 1))
+    for start, speaker, text in last_lines(session):
+        lines.add_row(Text(progress.clock(start), style="dim"), Text(speaker, style="cyan"), Text(text))
+    parts.append(Panel(lines, title="last lines", title_align="left"))
+    summary = latest_summary(session)
+    if summary:
+        parts.append(Panel(Text(summary), title="latest mini-summary", title_align="left"))
+    parts.append(Text(help_line, style="dim"))
+    return Panel(Group(*parts), title=f"[bold]{st.title}[/]", subtitle=session.name)

@@ -1,0 +1,88 @@
+"""Merging lists in code: the same decision or task said twice (or found in two windows) is listed once.
+
+Two action items are the same when their tasks say the same thing and neither
+their owners nor their deadlines contradict each other; the merged item keeps
+the most precise owner (a name beats "Others", which beats nothing) and deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from stages.summarize import lang
+from stages.summarize.schema import ActionItem, Highlight, MiniSummary
+from stages.summarize.text import fold, similarity
+
+SAME_TEXT = 0.8
+SAME_TASK = 0.6
+
+
+def _generic_owners(language: str) -> set[str]:
+    return {"", *(fold(x) for x in lang.speakers(language)), "you", "others", "vous", "participants"}
+
+
+def _owner_rank(owner: str, generic: set[str]) -> int:
+    folded = fold(owner)
+    return 0 if not folded else 1 if folded in generic else 2
+
+
+def merge_texts(items: list[str], threshold: float = SAME_TEXT) -> list[str]:
+    """Keep the first of near-identical texts (the longer wording wins, in the first one's place)."""
+    out: list[str] = []
+    for item in items:
+        for i, kept in enumerate(out):
+            if similarity(item, kept) >= threshold:
+                if len(item) > len(kept):
+                    out[i] = item
+                break
+        else:
+            out.append(item)
+    return out
+
+
+def same_item(a: ActionItem, b: ActionItem, generic: set[str]) -> bool:
+    if similarity(a.task, b.task) < SAME_TASK:
+        return False
+    oa, ob = fold(a.owner), fold(b.owner)
+    if oa != ob and oa not in generic and ob not in generic:
+        return False
+    da, db = fold(a.due), fold(b.due)
+    return not (da and db and da != db and da not in db and db not in da)
+
+
+def merge_items(items: list[ActionItem], language: str) -> list[ActionItem]:
+    generic = _generic_owners(language)
+    out: list[ActionItem] = []
+    for item in items:
+        for i, kept in enumerate(out):
+            if same_item(item, kept, generic):
+                owner = max((kept.owner, item.owner), key=lambda o: _owner_rank(o, generic))
+                task = kept.task if _owner_rank(kept.owner, generic) >= _owner_rank(item.owner, generic) \
+                    else item.task
+                due = max((kept.due, item.due), key=len)
+                times = [t for t in (kept.time, item.time) if t is not None]
+                out[i] = ActionItem(owner=owner, task=task, due=due, time=min(times) if times else None)
+                break
+        else:
+            out.append(item.model_copy())
+    return out
+
+
+def merge_highlights(items: list[Highlight]) -> list[Highlight]:
+    out: list[Highlight] = []
+    for h in sorted(items, key=lambda h: h.time):
+        if not any(similarity(h.text, k.text) >= SAME_TEXT for k in out):
+            out.append(h)
+    return out
+
+
+def merge(minis: Sequence[MiniSummary], language: str) -> MiniSummary:
+    """One mini-summary from several consecutive ones: summaries joined, lists merged."""
+    return MiniSummary(
+        summary=" ".join(m.summary.strip() for m in minis if m.summary.strip()),
+        key_points=merge_texts([k for m in minis for k in m.key_points]),
+        decisions=merge_texts([d for m in minis for d in m.decisions]),
+        action_items=merge_items([a for m in minis for a in m.action_items], language),
+        open_questions=merge_texts([q for m in minis for q in m.open_questions]),
+        highlights=merge_highlights([h for m in minis for h in m.highlights]),
+    )

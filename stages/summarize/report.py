@@ -1,0 +1,61 @@
+"""The final report, built from the mini-summaries (never from the raw transcript) and written to report/.
+
+The overall summary is the running synthesis an LLM wrote from the mini-summaries;
+the lists are the mini-summaries' lists merged in code; the transcript comes
+from the transcript files. report/END.json is written last: it says the report
+is complete.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from stages import atomic
+from stages.models import ReportEnd, SessionManifest
+from stages.spool import make_private_dir, now_iso
+from stages.summarize import merge, render_html, render_md, render_srt
+from stages.summarize.schema import ChunkFile, FinalReport, Gap, SynthesisFile, TranscriptLine
+from stages.summarize.transcript import TranscriptView
+
+FILES = ("transcript.json", "transcript.md", "final.md", "final.html", "final.json", "transcript.srt",
+         "transcript.vtt")
+FALLBACK_WORDS = ("failed", "given up", "did not answer", "does not answer")
+
+
+def transcript_lines(view: TranscriptView) -> list[TranscriptLine]:
+    return [TranscriptLine(start=s.start, end=s.end, speaker=s.speaker, text=" ".join(s.text.split()))
+            for s in view.segments()]
+
+
+def build(manifest: SessionManifest, session_name: str, language: str, chunks: list[ChunkFile],
+          synthesis: SynthesisFile, gaps: list[Gap], duration_s: float, run_notes: list[str]) -> FinalReport:
+    merged = merge.merge(chunks, language)
+    chunk_llms: dict[str, list[int]] = {}
+    for chunk in chunks:
+        for name in chunk.llm:
+            chunk_llms.setdefault(name, []).append(chunk.chunk)
+    notes = list(dict.fromkeys([*run_notes, *(n for c in chunks for n in c.notes
+                                              if any(w in n for w in FALLBACK_WORDS)), *synthesis.notes]))
+    return FinalReport(
+        title=manifest.name, session=session_name, language=language, created_at=manifest.created_at,
+        duration_s=round(duration_s, 2), llm=synthesis.llm, backend=synthesis.backend, chunk_llms=chunk_llms,
+        notes=notes, summary=synthesis.summary, key_points=merged.key_points, decisions=merged.decisions,
+        action_items=merged.action_items, open_questions=merged.open_questions, highlights=merged.highlights,
+        gaps=gaps, chunks=len(chunks), generated_at=now_iso())
+
+
+def write(folder: Path, report: FinalReport, lines: list[TranscriptLine]) -> ReportEnd:
+    """Every report file, each atomically, then END.json."""
+    make_private_dir(folder)
+    atomic.write_text(folder / "transcript.json",
+                      json.dumps([x.model_dump(mode="json") for x in lines], ensure_ascii=False, indent=1) + "\n")
+    atomic.write_text(folder / "transcript.md", render_md.transcript_md(lines))
+    atomic.write_text(folder / "final.md", render_md.render(report, lines))
+    atomic.write_text(folder / "final.html", render_html.render(report, lines))
+    atomic.write_json(folder / "final.json", report)
+    atomic.write_text(folder / "transcript.srt", render_srt.srt(lines))
+    atomic.write_text(folder / "transcript.vtt", render_srt.vtt(lines))
+    end = ReportEnd(files=list(FILES), llm=report.llm, ended_at=now_iso())
+    atomic.write_json(folder / "END.json", end)
+    return end

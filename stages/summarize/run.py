@@ -1,0 +1,106 @@
+"""Running the summarizer: the live stage loop, and regeneration of a finished session's report."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from stages import config
+from stages.config import SummarizeConfig
+from stages.spool import Session
+from stages.summarize import backends
+from stages.summarize.stage import Summarizer
+from stages.watch import Waker
+
+log = logging.getLogger("summarize")
+POLL_S = 1.0
+
+
+def settings(session: Session, llm: str | None) -> SummarizeConfig:
+    """The session's [summarize] settings (snapshot in session.json), with `llm` overriding the backend."""
+    manifest = session.manifest()
+    cfg = config.validate(manifest.config, f"{session.manifest_path} (config)").summarize
+    if llm:
+        data = cfg.model_dump()
+        data["llm"] = llm
+        cfg = SummarizeConfig.model_validate(data)
+    return cfg
+
+
+def lower_priority() -> None:
+    """Let transcription have the CPU first: the LLM is the one that can wait."""
+    try:
+        import psutil
+
+        proc = psutil.Process()
+        if os.name == "nt":
+            proc.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
+        else:
+            proc.nice(min(19, proc.nice() + 5))
+    except Exception as exc:  # not allowed here: run at normal priority
+        log.debug("could not lower priority: %s", exc)
+
+
+def drive(job: Summarizer, waker: Waker | None = None) -> None:
+    """Step until the report is written; sleep on file events (or `POLL_S`, or a backoff) between."""
+    try:
+        while not job.finished():
+            if job.step():
+                continue
+            if job.finished():
+                break
+            pause = POLL_S if job.runner.waiting() <= 0 else min(POLL_S, job.runner.waiting())
+            if waker is not None:
+                waker.wait(pause)
+            else:
+                import time
+
+                time.sleep(pause)
+    finally:
+        job.runner.close()
+
+
+def run_stage(session: Session, llm: str | None = None) -> int:
+    cfg = settings(session, llm)
+    if cfg.low_priority:
+        lower_priority()
+    chain = backends.chain(cfg.llm, cfg)
+    job = Summarizer(session, cfg, chain)
+    job.runner.preload()
+    waker = Waker(session.transcript, session.failed)
+    try:
+        drive(job, waker)
+    finally:
+        waker.close()
+    return 0
+
+
+def _swap(new: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def regenerate(session: Session, llm: str | None = None) -> Path:
+    """Rewrite every mini-summary and the report with `llm`; the old ones stay until the new ones are complete."""
+    cfg = settings(session, llm)
+    new_summaries = session.path / ".summaries.new"
+    new_report = session.path / ".report.new"
+    for folder in (new_summaries, new_report):
+        if folder.exists():
+            shutil.rmtree(folder)
+    chain = backends.chain(cfg.llm, cfg)
+    job = Summarizer(session, cfg, chain, summaries=new_summaries, report_dir=new_report, assume_complete=True)
+    job.runner.preload()
+    drive(job)
+    _swap(new_summaries, session.summaries)
+    _swap(new_report, session.report)
+    log.info("report rewritten with %s", cfg.llm)
+    return session.report

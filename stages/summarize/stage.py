@@ -1,0 +1,208 @@
+"""The summarizer loop: transcript files -> windows -> chunk mini-summaries -> synthesis -> report.
+
+Everything it knows is in files, so it can be killed at any moment and rerun:
+a window, chunk or report file that exists is done. Work goes oldest first, and
+windows come before everything else, so the summaries follow the meeting live
+and only the last few minutes are left when the transcript ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from stages import atomic
+from stages.config import SummarizeConfig
+from stages.models import SessionManifest
+from stages.spool import Session, make_private_dir, now_iso, read_model
+from stages.summarize import lang, merge, report
+from stages.summarize.backends.base import Backend, SynthesisTask, WindowTask
+from stages.summarize.chunker import Plan, Window, plan
+from stages.summarize.runner import Runner
+from stages.summarize.schema import ChunkFile, MiniSummary, SynthesisFile, WindowFile
+from stages.summarize.text import clock, estimate_tokens
+
+log = logging.getLogger("summarize")
+M = TypeVar("M", WindowFile, ChunkFile, SynthesisFile)
+SYNTHESIS_BUDGET_TOKENS = 3000  # mini-summary text folded into the overall summary per call
+
+
+class Summarizer:
+    def __init__(self, session: Session, cfg: SummarizeConfig, chain: list[Backend], *,
+                 summaries: Path | None = None, report_dir: Path | None = None, assume_complete: bool = False,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        from stages.summarize.transcript import TranscriptView
+
+        self.session = session
+        self.cfg = cfg
+        self.manifest: SessionManifest = session.manifest()
+        self.summaries = summaries or session.summaries
+        self.report_dir = report_dir or session.report
+        self.windows_dir = self.summaries / "windows"
+        self.view = TranscriptView(session)
+        self.runner = Runner(chain, cfg, now)
+        self.now = now
+        self.assume_complete = assume_complete
+        self.complete_seen: float | None = None
+        self.interval_s = cfg.interval_minutes * 60.0
+        self.window_s = min(cfg.window_minutes, cfg.interval_minutes) * 60.0
+        for folder in (self.summaries, self.windows_dir, self.report_dir):
+            make_private_dir(folder)
+            atomic.remove_stale_temps(folder)
+
+    # paths
+    def window_path(self, w: Window) -> Path:
+        return self.windows_dir / f"{w.chunk:04d}-{w.window:02d}.json"
+
+    def chunk_path(self, chunk: int) -> Path:
+        return self.summaries / f"chunk_{chunk:04d}.json"
+
+    @property
+    def synthesis_path(self) -> Path:
+        return self.summaries / "synthesis.json"
+
+    @property
+    def end_path(self) -> Path:
+        return self.report_dir / "END.json"
+
+    def finished(self) -> bool:
+        return self.end_path.exists()
+
+    def language(self) -> str:
+        return lang.resolve(self.manifest.language, self.view.language_batches()) or "en"
+
+    def _complete(self) -> bool:
+        return self.view.complete or self.assume_complete
+
+    def may_wait(self, down_since: float | None) -> bool:
+        """A down LLM is waited for while the meeting goes on, and `wait_at_end_s` after its transcript ends."""
+        if not self._complete():
+            return True
+        if self.complete_seen is None:
+            self.complete_seen = self.now()
+        return self.now() - self.complete_seen < self.cfg.wait_at_end_s
+
+    def current_plan(self) -> Plan:
+        complete = self._complete()
+        covered = float("inf") if complete else self.view.covered_until
+        return plan(covered, complete, self.view.end_time(), self.interval_s, self.window_s)
+
+    # the loop body
+    def step(self) -> bool:
+        """Do one unit of work; False when nothing can be done now (waiting for transcript or for the LLM)."""
+        if self.finished():
+            return False
+        self.view.refresh()
+        if self._complete() and self.complete_seen is None:
+            self.complete_seen = self.now()
+        p = self.current_plan()
+        for w in p.windows:
+            if self._load(self.window_path(w), WindowFile) is None:
+                if self.runner.waiting() > 0:
+                    return False
+                return self._window(w, p)
+        for c in p.chunks:
+            if self._load(self.chunk_path(c), ChunkFile) is None:
+                self._chunk(c, p)
+                return True
+        synthesis = self._load(self.synthesis_path, SynthesisFile)
+        folded = set(synthesis.chunks) if synthesis else set()
+        pending = [c for c in p.chunks if c not in folded]
+        if pending:
+            if self.runner.waiting() > 0:
+                return False
+            return self._synthesize(pending, synthesis)
+        if p.last_chunk is not None:
+            self._report(p, synthesis)
+            return True
+        return False
+
+    def _load(self, path: Path, model: type[M]) -> M | None:
+        try:
+            return read_model(path, model)
+        except ValueError as exc:
+            log.warning("%s is unreadable, redoing it: %s", path.name, exc)
+            return None
+
+    def _window(self, w: Window, p: Plan) -> bool:
+        last = p.last_chunk is not None and w == p.windows[-1]
+        segments = self.view.between(w.start, float("inf") if last else w.end)
+        language = self.language()
+        tag = f"window {w.chunk:04d}-{w.window:02d} ({clock(w.start)}-{clock(w.end)}, {len(segments)} segments)"
+        if not segments:
+            doc = WindowFile(chunk=w.chunk, window=w.window, start=w.start, end=w.end, segments=0, backend="none",
+                             llm="none", written_at=now_iso())
+            atomic.write_json(self.window_path(w), doc)
+            log.info("%s: nothing said", tag)
+            return True
+        task = WindowTask(language, w.start, w.end, segments)
+        began = self.now()
+        outcome = self.runner.run(lambda b: b.summarize(task), self.may_wait)
+        if outcome is None:
+            return False
+        mini, fixes = outcome.value
+        doc = WindowFile(**mini.model_dump(), chunk=w.chunk, window=w.window, start=w.start, end=w.end,
+                         segments=len(segments), backend=outcome.backend.name, llm=outcome.backend.describe(),
+                         notes=[*outcome.notes, *fixes], written_at=now_iso())
+        atomic.write_json(self.window_path(w), doc)
+        log.info("%s: %s in %.1f s: %d action item(s), %d decision(s)", tag, outcome.backend.name,
+                 self.now() - began, len(mini.action_items), len(mini.decisions))
+        return True
+
+    def _chunk(self, chunk: int, p: Plan) -> None:
+        windows = [self._load(self.window_path(w), WindowFile) for w in p.windows if w.chunk == chunk]
+        docs = [w for w in windows if w is not None]
+        language = self.language()
+        merged = merge.merge([MiniSummary.model_validate(d.model_dump()) for d in docs], language)
+        llms = list(dict.fromkeys(d.llm for d in docs if d.backend != "none"))
+        notes = list(dict.fromkeys(n for d in docs for n in d.notes))
+        doc = ChunkFile(**merged.model_dump(), chunk=chunk, start=docs[0].start, end=docs[-1].end,
+                        language=language, llm=llms, windows=len(docs), notes=notes, written_at=now_iso())
+        atomic.write_json(self.chunk_path(chunk), doc)
+        log.info("chunk %04d (%s-%s) written: %d action item(s), %d decision(s)", chunk, clock(doc.start),
+                 clock(doc.end), len(doc.action_items), len(doc.decisions))
+
+    def _synthesize(self, pending: list[int], previous: SynthesisFile | None) -> bool:
+        chunks = [c for c in (self._load(self.chunk_path(n), ChunkFile) for n in pending) if c is not None]
+        batch: list[ChunkFile] = []
+        budget = SYNTHESIS_BUDGET_TOKENS
+        for c in chunks:
+            cost = estimate_tokens(c.summary)
+            if batch and cost > budget:
+                break
+            batch.append(c)
+            budget -= cost
+        texts = [(c.start, c.end, c.summary) for c in batch if c.summary.strip()]
+        done = sorted({*(previous.chunks if previous else []), *(c.chunk for c in batch)})
+        prior = previous.summary if previous else ""
+        if not texts:  # nothing new was said: the summary stands
+            doc = SynthesisFile(summary=prior, chunks=done, backend=previous.backend if previous else "none",
+                                llm=previous.llm if previous else "none", updated_at=now_iso())
+            atomic.write_json(self.synthesis_path, doc)
+            return True
+        task = SynthesisTask(self.language(), prior, texts)
+        began = self.now()
+        outcome = self.runner.run(lambda b: b.synthesize(task), self.may_wait)
+        if outcome is None:
+            return False
+        stats = outcome.backend.stats
+        doc = SynthesisFile(summary=outcome.value, chunks=done, backend=outcome.backend.name,
+                            llm=outcome.backend.describe(), prompt_chars=stats.prompt_chars,
+                            prompt_tokens=stats.prompt_tokens, notes=outcome.notes, updated_at=now_iso())
+        atomic.write_json(self.synthesis_path, doc)
+        log.info("overall summary updated with chunk(s) %s by %s in %.1f s (prompt %d tokens)",
+                 ",".join(str(c.chunk) for c in batch), outcome.backend.name, self.now() - began,
+                 stats.prompt_tokens)
+        return True
+
+    def _report(self, p: Plan, synthesis: SynthesisFile | None) -> None:
+        chunks = [c for c in (self._load(self.chunk_path(n), ChunkFile) for n in p.chunks) if c is not None]
+        if synthesis is None:
+            synthesis = SynthesisFile(summary="", chunks=[], backend="none", llm="none", updated_at=now_iso())
+        final = report.build(self.manifest, self.session.name, self.language(), chunks, synthesis,
+                             self.view.gaps(), self.view.end_time(), self.runner.notes)
+        end = report.write(self.report_dir, final, report.transcript_lines(self.view))
+        log.info("report written to %s (%s)", self.report_dir, end.llm)
