@@ -26,7 +26,8 @@ def setup_logging() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stages.capture", description=(__doc__ or "capture").splitlines()[0])
+    summary = (__doc__ or "capture").splitlines()[0]
+    parser = argparse.ArgumentParser(prog="python -m stages.capture", description=summary)
     parser.add_argument("session_dir", type=Path, help="the session folder (with session.json)")
     parser.add_argument("--realtime", action="store_true", default=None,
                         help="file source: pace like a live meeting (default: [capture] realtime)")

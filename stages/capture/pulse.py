@@ -186,7 +186,7 @@ class PulseDevice:
 
     def resolve(self) -> tuple[str, str]:
         source = resolve(self.channel, self.wanted)
-        if self.channel == "mic" and source.monitor_of and source.name not in _warned_monitors:
+        if self.channel == "mic" and not self.wanted and source.monitor_of and source.name not in _warned_monitors:
             _warned_monitors.add(source.name)
             log.warning("mic: the default input is %s, a monitor of an output: the mic channel will repeat "
                         "what plays; set [capture] mic_device to a real microphone", source.label())

@@ -11,7 +11,8 @@ from stages.capture.errors import EXIT_OK, DiskFullError, SourceError, is_disk_f
 from stages.capture.filesource import run_file
 from stages.capture.live import LiveLoop
 from stages.capture.writer import BatchWriter, resume_point
-from stages.models import AudioEnd
+from stages.lock import SessionBusy, SessionLock
+from stages.models import AudioEnd, Channel
 from stages.spool import Session, now_iso
 
 log = logging.getLogger("capture")
@@ -36,6 +37,15 @@ def run_capture(session_dir: Path, realtime: bool | None = None) -> int:
     if session.audio_end() is not None:
         log.info("audio/END.json exists: this session's audio is complete, nothing to do")
         return EXIT_OK
+    try:
+        with SessionLock(session, "capture"):
+            return _capture(session, cfg, spec, channels, realtime)
+    except SessionBusy as exc:
+        raise SourceError(str(exc)) from exc
+
+
+def _capture(session: Session, cfg: config.PipelineConfig, spec: sources.SourceSpec, channels: list[Channel],
+             realtime: bool | None) -> int:
     session.ensure_layout()
     atomic.remove_stale_temps(session.audio)
     batch_s = cfg.capture.batch_seconds

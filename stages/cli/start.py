@@ -22,11 +22,11 @@ DEMO = PACKAGE_ROOT / "stages" / "demo" / "meeting_en.flac"
 
 def _preflight(cfg: config.PipelineConfig) -> None:
     """Everything that can be checked before a session folder exists, so a bad start leaves nothing behind."""
-    from stages.capture.errors import SourceError
-    from stages.capture.sources import check_source
+    from stages.capture import SourceError, check_source, resolve_source
 
     try:
         check_source(cfg.session.source, cfg)
+        cfg.session.source = resolve_source(cfg.session.source)  # stages run from another folder
         ensure_available(cfg.transcribe.model)
     except (SourceError, ModelError) as exc:
         fail(str(exc))
