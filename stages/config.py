@@ -36,6 +36,7 @@ class SessionConfig(Section):
     spool: str = "spool"
     language: str = "fr"
     source: str = "system+mic"
+    keep_audio_days: int = Field(0, ge=0)
 
     @field_validator("language")
     @classmethod

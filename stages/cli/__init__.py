@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from stages.cli import info, manage, start
+from stages.cli import archive, info, manage, start
 
 app = typer.Typer(
     name="meeting-assistant",
@@ -17,6 +17,7 @@ app = typer.Typer(
 start.register(app)
 manage.register(app)
 info.register(app)
+archive.register(app)
 
 
 def main() -> None:

@@ -6,10 +6,12 @@ is just another reader of the spool.
 
 from __future__ import annotations
 
+import functools
 import json
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
@@ -82,12 +84,58 @@ def latest_summary(session: Session) -> str:
         return ""
 
 
-def render(session: Session, help_line: str = "p pause/resume · s status · q stop and write the report") \
-        -> RenderableType:
+@functools.lru_cache(maxsize=8)
+def file_duration(path: str) -> float | None:
+    """Length of an imported file in seconds (None if the container does not say)."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            return container.duration / av.time_base if container.duration else None
+    except (OSError, av.error.FFmpegError):
+        return None
+
+
+def import_progress(session: Session, source: str, elapsed_s: float) -> tuple[float, float, float | None] | None:
+    """(done seconds, total seconds, ETA seconds) of an imported file, by transcribed audio."""
+    total = file_duration(source[5:]) if source.startswith("file:") else None
+    if not total:
+        return None
+    done_batches = session.transcribed_batches()
+    done = 0.0
+    if done_batches:
+        try:
+            doc = read_model(session.transcript_path(done_batches[-1]), TranscriptBatch)
+            done = doc.end if doc else 0.0
+        except ValueError:
+            pass
+    rate = done / elapsed_s if elapsed_s > 0 else 0.0
+    eta = (total - done) / rate if rate > 0 else None
+    return min(done, total), total, eta
+
+
+def import_line(session: Session, source: str, elapsed_s: float) -> str:
+    found = import_progress(session, source, elapsed_s)
+    if found is None:
+        return ""
+    done, total, eta = found
+    return f"import {100 * done / total:.0f} % · ETA {progress.clock(eta) if eta is not None else '?'}"
+
+
+def render(session: Session, help_line: str = "p pause/resume · s status · q stop and write the report",
+           elapsed_s: float = 0.0) -> RenderableType:
     st = progress.status_of(session)
     channels: list[str] = list(session.manifest().sources)
     metas = _recent_meta(session, 12)
     parts: list[RenderableType] = []
+    imported = import_progress(session, st.source, elapsed_s)
+    if imported:
+        done, total, eta = imported
+        bar = Table.grid(padding=(0, 1))
+        bar.add_row(Text("import", style="bold"), ProgressBar(total=total, completed=done, width=40),
+                    Text(f"{100 * done / total:.0f} % of {progress.clock(total)} · "
+                         f"ETA {progress.clock(eta) if eta is not None else '?'}"))
+        parts.append(bar)
     levels = Table.grid(padding=(0, 1))
     for ch in channels:
         level = metas[0].level_dbfs.get(ch, -120.0) if metas else -120.0

@@ -40,6 +40,7 @@ def run_session(session: Session, cfg: PipelineConfig, console: Console, interac
     session.write_manifest(manifest)
     stop_sent = False
     last_print = 0.0
+    started = time.monotonic()
     live = Live(dashboard.render(session), console=console, auto_refresh=False) \
         if keys and keys.enabled and console.is_terminal else None
     if live:  # log lines go above the dashboard instead of through it
@@ -72,10 +73,11 @@ def run_session(session: Session, cfg: PipelineConfig, console: Console, interac
                     console.print("Stopping: flushing the last batch, finishing transcript and report…")
                 if live and time.monotonic() - last_print > REDRAW_S:
                     last_print = time.monotonic()
-                    live.update(dashboard.render(session), refresh=True)
+                    live.update(dashboard.render(session, elapsed_s=time.monotonic() - started), refresh=True)
                 elif not live and time.monotonic() - last_print > PRINT_EVERY_S:
                     last_print = time.monotonic()
-                    console.print(_line(session), highlight=False)
+                    console.print(_line(session), dashboard.import_line(session, manifest.source,
+                                  time.monotonic() - started), highlight=False)
                 time.sleep(TICK_S)
             except KeyboardInterrupt:
                 if stop_sent:
@@ -89,7 +91,7 @@ def run_session(session: Session, cfg: PipelineConfig, console: Console, interac
         return 0
     finally:
         if live:
-            live.update(dashboard.render(session, help_line=""), refresh=True)
+            live.update(dashboard.render(session, help_line="", elapsed_s=time.monotonic() - started), refresh=True)
             live.stop()
         if keys:
             keys.close()

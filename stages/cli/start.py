@@ -10,9 +10,10 @@ from pathlib import Path
 import typer
 
 from stages import config, lock
+from stages.archive import apply_retention
 from stages.cli.common import SpoolOpt, console, fail, pick_session, settings
 from stages.cli.run import run_session
-from stages.sessions import create
+from stages.sessions import create, spool_root
 from stages.spool import Session
 from stages.supervise import PACKAGE_ROOT
 from stages.transcribe.models import ModelError, ensure_available
@@ -67,6 +68,8 @@ def up(
     cfg = settings(config_file, spool=spool, language=language, source=source, model=model, llm=llm,
                    interval_minutes=interval_minutes, realtime=realtime)
     _preflight(cfg)
+    for purged in apply_retention(spool_root(cfg), cfg.session.keep_audio_days):
+        console.print(f"Deleted the audio of {purged} (older than {cfg.session.keep_audio_days} days; report kept)")
     session = create(cfg, name or _default_name(cfg.session.source))
     console.print(f"Session [bold]{session.name}[/] in {session.path.parent}")
     _launch(session, cfg, detach)

@@ -1,0 +1,59 @@
+"""The Windows launchers cannot run here; check that they are well formed and call only real CLI verbs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from stages.cli import app
+from tests.conftest import ROOT
+
+LAUNCHERS = [ROOT / "start_bot_assistant_reunion.bat", ROOT / "start_bot_assistant_reunion_rapide.bat",
+             ROOT / "scripts" / "install_meeting_assistant.bat"]
+
+
+def cli_verbs() -> dict[str, set[str]]:
+    """Every verb of the CLI with the option names it accepts."""
+    group = typer.main.get_command(app)
+    return {name: {opt for p in cmd.params for opt in getattr(p, "opts", [])}
+            for name, cmd in group.commands.items()}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS, ids=lambda p: p.name)
+def test_launcher_is_utf8_crlf_and_runs_from_any_folder(launcher: Path) -> None:
+    raw = launcher.read_bytes()
+    text = raw.decode("utf-8")
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b""), "batch files need CRLF line endings"
+    assert "chcp 65001" in text
+    assert re.search(r'cd /d "%~dp0(\.\.)?"', text), "must not depend on the current folder"
+    assert re.search(r"[éèàç]", text), "messages are in French"
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS, ids=lambda p: p.name)
+def test_every_cli_call_in_a_launcher_exists(launcher: Path) -> None:
+    verbs = cli_verbs()
+    calls = re.findall(r"supervisor\.py\s+([^\r\n]*)", launcher.read_text(encoding="utf-8"))
+    assert calls, "the launcher calls the CLI"
+    for call in calls:
+        words = call.split()
+        verb = words[0]
+        if verb.startswith("-"):
+            assert verb in ("--help",)
+            continue
+        assert verb in verbs, f"{launcher.name} calls unknown verb {verb!r}"
+        for option in (w for w in words[1:] if w.startswith("--")):
+            assert option in verbs[verb], f"{launcher.name}: {verb} has no option {option}"
+
+
+def test_quick_launcher_name_format() -> None:
+    from stages.cli.start import _default_name
+
+    assert re.fullmatch(r"Reunion_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}", _default_name("system+mic"))
+
+
+def test_install_script_installs_the_offline_models() -> None:
+    text = (ROOT / "scripts" / "install_meeting_assistant.bat").read_text(encoding="utf-8")
+    assert "-m venv .venv" in text and '.[models]' in text

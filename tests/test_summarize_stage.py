@@ -1,0 +1,189 @@
+"""The summarizer stage on spool folders: live chunks, the report files, reruns, fallbacks, regeneration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from stages import atomic
+from stages.models import ReportEnd
+from stages.spool import now_iso
+from stages.summarize import regenerate
+from stages.summarize.backends.base import BackendDown
+from stages.summarize.backends.offline import OfflineBackend
+from stages.summarize.run import drive, settings
+from stages.summarize.schema import ChunkFile, FinalReport, WindowFile
+from stages.summarize.scripted import batches_of, make_session, segments_of, write_batch, write_end
+from stages.summarize.stage import Summarizer
+from tests.conftest import run_stage
+from tests.summarize_support import FakeChat, script, session_of
+
+GOOD_EN = json.dumps({
+    "action_items": [{"owner": "Sam", "task": "set up the search cache", "due": "Thursday"}],
+    "decisions": ["Cache popular search results before the launch"], "key_points": [], "open_questions": [],
+    "highlights": [], "summary": "The team decides to cache search results; Sam sets up the cache."})
+
+
+def test_stage_writes_every_report_file_then_end(tmp_path: Path) -> None:
+    session = session_of(tmp_path, "fr", llm="offline")
+    done = run_stage("summarize", session.path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = session.report
+    end = ReportEnd.model_validate_json((report / "END.json").read_text(encoding="utf-8"))
+    for name in end.files:
+        assert (report / name).stat().st_mtime <= (report / "END.json").stat().st_mtime
+    assert {"final.md", "final.html", "final.json", "transcript.srt", "transcript.vtt", "transcript.json",
+            "transcript.md"} <= set(end.files)
+    assert end.llm.startswith("offline")
+    final = FinalReport.model_validate_json((report / "final.json").read_text(encoding="utf-8"))
+    assert final.language == "fr" and final.llm.startswith("offline")
+    assert {a.owner for a in final.action_items} >= {"Marc", "Léa"}
+    assert all(set(a.model_dump()) >= {"owner", "task", "due"} for a in final.action_items)
+    md = (report / "final.md").read_text(encoding="utf-8")
+    for heading in ("## Résumé", "## Décisions", "## Actions", "## Questions ouvertes", "## Transcription"):
+        assert heading in md
+    assert "[00:00:01] Vous: Bonjour à tous." in md
+    lines = json.loads((report / "transcript.json").read_text(encoding="utf-8"))
+    assert list(lines[0]) == ["start", "end", "speaker", "text"] and lines[0]["speaker"] == "Vous"
+    assert [x["start"] for x in lines] == sorted(x["start"] for x in lines)
+    assert (report / "transcript.md").read_text(encoding="utf-8").startswith("[00:00:01] Vous: ")
+    chunks = sorted(session.summaries.glob("chunk_*.json"))
+    assert [c.name for c in chunks] == ["chunk_0001.json", "chunk_0002.json"]
+    chunk = ChunkFile.model_validate_json(chunks[0].read_text(encoding="utf-8"))
+    assert chunk.start == 0 and chunk.end == 60 and chunk.language == "fr"
+    # a second run finds the report and leaves at once
+    again = run_stage("summarize", session.path, timeout=60)
+    assert again.returncode == 0 and "already written" in again.stderr
+
+
+def test_chunks_are_written_while_the_meeting_goes_on(tmp_path: Path) -> None:
+    data = script("en")
+    session = make_session(tmp_path / "live", data, llm="offline",
+                           summarize={"interval_minutes": 0.5, "window_minutes": 0.25})
+    batches = batches_of(segments_of(data), "en")
+    cfg = settings(session, None)
+    job = Summarizer(session, cfg, [OfflineBackend(cfg)])
+    for batch in batches[:4]:  # 40 s of meeting
+        write_batch(session, batch)
+    while job.step():
+        pass
+    assert session.summaries.joinpath("chunk_0001.json").exists()  # minutes 0-0.5 are transcribed
+    assert not session.summaries.joinpath("chunk_0002.json").exists()  # 30-60 s is not complete yet
+    assert not (session.report / "END.json").exists()
+    for batch in batches[4:]:
+        write_batch(session, batch)
+    write_end(session, batches[-1].batch)
+    drive(job)
+    assert (session.report / "END.json").exists()
+    assert len(list(session.summaries.glob("chunk_*.json"))) == 3
+
+
+def test_language_auto_follows_the_transcript(tmp_path: Path) -> None:
+    data = script("fr")
+    session = make_session(tmp_path / "auto", data, llm="offline", manifest_language="auto",
+                           summarize={"interval_minutes": 1.0})
+    for batch in batches_of(segments_of(data), "fr"):
+        write_batch(session, batch)
+    write_end(session, 10)
+    cfg = settings(session, None)
+    drive(Summarizer(session, cfg, [OfflineBackend(cfg)]))
+    final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
+    assert final.language == "fr"
+    assert "## Décisions" in (session.report / "final.md").read_text(encoding="utf-8")
+
+
+def test_report_names_the_gaps_left_by_quarantined_batches(tmp_path: Path) -> None:
+    session = session_of(tmp_path, "en", llm="offline", end=False)
+    lost = session.transcript_path(3)
+    session.quarantine(lost, "transcribe", "audio batch unreadable", start=20.0, end=30.0)
+    write_end(session, 12)
+    assert run_stage("summarize", session.path, timeout=120).returncode == 0
+    final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
+    assert [(g.start, g.end) for g in final.gaps] == [(20.0, 30.0)]
+    md = (session.report / "final.md").read_text(encoding="utf-8")
+    assert "## Missing passages" in md and "from 00:00:20 to 00:00:30" in md
+
+
+def test_invalid_output_is_retried_then_taken(tmp_path: Path) -> None:
+    session = session_of(tmp_path, "en", llm="offline", interval_minutes=5.0, window_minutes=5.0)
+    cfg = settings(session, None)
+    fake = FakeChat(cfg, ["not json at all", '{"summary": 3}', GOOD_EN,
+                          json.dumps({"summary": "The website relaunch is on track."})])
+    drive(Summarizer(session, cfg, [fake, OfflineBackend(cfg)]))
+    assert len(fake.calls) == 4
+    assert "not valid" in fake.calls[1][-1]["content"]  # the error was shown to the model
+    window = WindowFile.model_validate_json((session.summaries / "windows" / "0001-01.json").read_text("utf-8"))
+    assert window.backend == "fake" and window.action_items[0].owner == "Sam"
+    final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
+    assert final.llm == "fake (scripted)" and final.summary == "The website relaunch is on track."
+
+
+def test_output_still_invalid_falls_back_and_says_so(tmp_path: Path) -> None:
+    session = session_of(tmp_path, "en", llm="offline", interval_minutes=5.0, window_minutes=5.0, retries=1)
+    cfg = settings(session, None)
+    fake = FakeChat(cfg, lambda messages: '{"oops": true}')
+    drive(Summarizer(session, cfg, [fake, OfflineBackend(cfg)]))
+    window = WindowFile.model_validate_json((session.summaries / "windows" / "0001-01.json").read_text("utf-8"))
+    assert window.backend == "offline" and any("fake" in n and "invalid" in n for n in window.notes)
+    final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
+    assert any("failed" in n for n in final.notes)
+    assert "failed" in (session.report / "final.md").read_text(encoding="utf-8")
+
+
+def test_a_down_llm_makes_summaries_wait_then_catch_up(tmp_path: Path) -> None:
+    session = session_of(tmp_path, "en", llm="offline", end=False, interval_minutes=5.0, window_minutes=5.0,
+                         backoff_s=0.1, backoff_max_s=0.2)
+    clock = [0.0]
+    cfg = settings(session, None)
+    fake = FakeChat(cfg, [BackendDown("connection refused"), BackendDown("connection refused"), GOOD_EN,
+                          json.dumps({"summary": "Caught up."})])
+    job = Summarizer(session, cfg, [fake, OfflineBackend(cfg)], now=lambda: clock[0])
+    write_end(session, 12)
+    assert job.step() is False  # down: nothing written, no fallback while it may come back
+    assert not (session.summaries / "windows" / "0001-01.json").exists()
+    assert job.step() is False  # still backing off
+    clock[0] += 0.15
+    assert job.step() is False  # second refusal
+    clock[0] += 0.5
+    while job.step():
+        pass
+    final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
+    assert final.llm == "fake (scripted)" and final.summary == "Caught up."
+
+
+def test_a_down_llm_is_given_up_after_the_end_wait(tmp_path: Path) -> None:
+    session = session_of(tmp_path, "en", llm="offline", wait_at_end_s=5.0, backoff_s=1.0)
+    clock = [0.0]
+    cfg = settings(session, None)
+    fake = FakeChat(cfg, lambda messages: (_ for _ in ()).throw(BackendDown("refused")))
+    job = Summarizer(session, cfg, [fake, OfflineBackend(cfg)], now=lambda: clock[0])
+    assert job.step() is False
+    clock[0] += 6.0
+    drive(job)
+    final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
+    assert final.backend == "offline" and any("given up" in n for n in final.notes)
+
+
+def test_rerun_does_only_what_is_missing(tmp_path: Path) -> None:
+    session = session_of(tmp_path, "en", llm="offline")
+    cfg = settings(session, None)
+    drive(Summarizer(session, cfg, [OfflineBackend(cfg)]))
+    first = session.summaries / "chunk_0001.json"
+    stamp = first.stat().st_mtime_ns
+    (session.report / "END.json").unlink()
+    (session.summaries / "chunk_0002.json").unlink()
+    drive(Summarizer(session, cfg, [OfflineBackend(cfg)]))
+    assert first.stat().st_mtime_ns == stamp and (session.summaries / "chunk_0002.json").exists()
+    assert (session.report / "END.json").exists()
+
+
+def test_regenerate_rewrites_everything_with_another_backend(tmp_path: Path) -> None:
+    session = session_of(tmp_path, "fr", llm="offline")
+    cfg = settings(session, None)
+    drive(Summarizer(session, cfg, [OfflineBackend(cfg)]))
+    marker = session.summaries / "chunk_0001.json"
+    atomic.write_json(marker, {"stale": now_iso()})
+    folder = regenerate(session, "offline")
+    assert folder == session.report and (folder / "END.json").exists()
+    assert "stale" not in marker.read_text(encoding="utf-8")
+    assert not any(p.name.startswith(".") for p in session.path.iterdir() if p.is_dir())

@@ -1,0 +1,163 @@
+"""Summarizer building blocks: time cuts, text helpers, the offline extractor, merging, grounding, renderers."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from stages import config
+from stages.models import Segment
+from stages.summarize import prompts, render_md, render_srt
+from stages.summarize.chunker import chunk_windows, plan
+from stages.summarize.extract import extract
+from stages.summarize.grounding import LlmWindow, ground
+from stages.summarize.llm import extract_json
+from stages.summarize.merge import merge_items, merge_texts
+from stages.summarize.schema import ActionItem, FinalReport, TranscriptLine
+from stages.summarize.scripted import batches_of, segments_of
+from stages.summarize.text import clock, parse_clock, similarity
+from tests.summarize_support import script
+
+
+def seg(start: float, speaker: str, text: str) -> Segment:
+    return Segment(start=start, end=start + 3, channel="mic" if speaker in ("You", "Vous") else "system",
+                   speaker=speaker, text=text)
+
+
+def test_windows_split_intervals_and_stop_at_the_meeting_end() -> None:
+    assert [(w.start, w.end) for w in chunk_windows(2, 600, 120)] == [
+        (600, 720), (720, 840), (840, 960), (960, 1080), (1080, 1200)]
+    live = plan(covered_until=700, complete=False, end_time=700, interval_s=600, window_s=120)
+    assert live.chunks == [1] and live.last_chunk is None
+    assert [(w.chunk, w.window) for w in live.windows][-1] == (1, 5)  # 600-720 not covered yet
+    done = plan(covered_until=float("inf"), complete=True, end_time=1250, interval_s=600, window_s=120)
+    assert done.chunks == [1, 2, 3] and done.last_chunk == 3
+    assert (done.windows[-1].start, done.windows[-1].end) == (1200, 1250)
+    empty = plan(covered_until=float("inf"), complete=True, end_time=0, interval_s=600, window_s=120)
+    assert empty.chunks == [1] and len(empty.windows) == 1
+
+
+def test_clock_and_similarity() -> None:
+    assert clock(3725.9) == "01:02:05"
+    assert parse_clock("[01:02:05]") == 3725 and parse_clock("12:30") == 750 and parse_clock("soon") is None
+    assert similarity("Envoyer le devis au client", "envoyer le devis au client vendredi") == 1.0
+    assert similarity("fix the login bug", "order new laptops") == 0.0
+
+
+def test_scripted_transcript_has_one_file_per_batch_with_speaker_labels() -> None:
+    data = script("fr")
+    segments = segments_of(data)
+    assert {s.speaker for s in segments} == {"Vous", "Participants"}
+    assert segments[0].speaker == "Vous"  # the first speaker records the meeting
+    batches = batches_of(segments, "fr")
+    assert [b.batch for b in batches] == list(range(1, len(batches) + 1))
+    assert all(b.start <= s.start < b.end for b in batches for s in b.segments)
+
+
+@pytest.mark.parametrize("name", ["fr", "en"])
+def test_offline_extractor_finds_decisions_and_action_items(name: str) -> None:
+    data = script(name)
+    mini = extract(segments_of(data), data["language"])
+    owners = {a.owner for a in mini.action_items}
+    named = {t["owner"] for t in data["truth"]["action_items"] if t["owner_named"]}
+    assert named <= owners
+    dues = {a.due.lower() for a in mini.action_items}
+    assert {t["due"].lower() for t in data["truth"]["action_items"]} <= dues
+    for truth in data["truth"]["decisions"]:
+        assert any(truth["keywords"][0] in d.lower() for d in mini.decisions), truth
+    assert mini.summary and mini.highlights
+    assert all(not a.task.endswith("?") for a in mini.action_items)
+
+
+def test_offline_extractor_ignores_questions_and_small_talk() -> None:
+    segments = [seg(1, "You", "Carol, where are we on the budget?"),
+                seg(5, "Others", "I think that matches what we saw last month."),
+                seg(9, "You", "Let me share my screen for a second."),
+                seg(12, "Vous", "Chloé, tu nous fais le point ?")]
+    mini = extract(segments, "en")
+    assert mini.action_items == [] and mini.decisions == []
+
+
+def test_merge_keeps_one_item_per_task_and_the_named_owner() -> None:
+    items = [ActionItem(owner="Others", task="send the revised schedule to the client", due="Monday", time=9),
+             ActionItem(owner="Julie", task="send the revised schedule to the client", due="", time=5),
+             ActionItem(owner="Marc", task="send the revised schedule to the client", due="Friday", time=400)]
+    merged = merge_items(items, "en")
+    assert [(m.owner, m.due, m.time) for m in merged] == [("Julie", "Monday", 5), ("Marc", "Friday", 400)]
+    assert merge_texts(["We keep the launch date.", "we keep the launch date", "We drop phase two."]) == [
+        "We keep the launch date.", "We drop phase two."]
+
+
+def test_grounding_drops_what_the_transcript_never_said() -> None:
+    segments = [seg(60, "You", "Julie, can you send the quote to the client?"),
+                seg(66, "Others", "Sure. We decided to keep the blue logo.")]
+    raw = LlmWindow.model_validate({
+        "summary": "Julie will send the quote and the team keeps the blue logo.",
+        "decisions": ["Keep the blue logo", "Hire three new engineers in Berlin"],
+        "action_items": [{"owner": "Julie", "task": "send the quote to the client", "due": "Tuesday"},
+                         {"owner": "Bernard", "task": "send the quote", "due": ""}],
+        "highlights": [{"time": "99:99", "text": "the blue logo is kept"}]})
+    mini, notes = ground(raw, segments, "en", 60, 120)
+    assert mini.decisions == ["Keep the blue logo"]
+    assert [(a.owner, a.due) for a in mini.action_items] == [("Julie", ""), ("", "")]
+    assert mini.highlights[0].time == 66  # snapped to the line it quotes
+    assert any("Berlin" in n for n in notes) and any("Tuesday" in n for n in notes)
+
+
+def test_grounding_rejects_the_wrong_language() -> None:
+    segments = [seg(1, "Vous", "Bonjour à tous, on commence le point sur le budget de la maison.")]
+    raw = LlmWindow.model_validate({"summary": "The team starts the meeting about the budget and the house."})
+    with pytest.raises(ValueError, match="English"):
+        ground(raw, segments, "fr", 0, 60)
+
+
+def test_json_is_found_in_chatty_or_fenced_answers() -> None:
+    assert extract_json('```json\n{"summary": "x"}\n```') == {"summary": "x"}
+    assert extract_json('Sure! Here it is: {"summary": "x"} Hope it helps.') == {"summary": "x"}
+    with pytest.raises(ValueError):
+        extract_json("no json here")
+
+
+def test_prompts_are_in_the_meeting_language_with_a_stable_prefix() -> None:
+    a = prompts.window_messages("fr", 0, 120, [seg(1, "Vous", "Bonjour.")])
+    b = prompts.window_messages("fr", 120, 240, [seg(121, "Vous", "Au revoir.")])
+    assert a[0] == b[0]  # cached by llama.cpp / Ollama between calls
+    assert "français" in a[0]["content"] and "[00:00:01] Vous: Bonjour." in a[1]["content"]
+    schema = prompts.window_schema()
+    assert schema["required"] == list(schema["properties"]) and "maxItems" not in json.dumps(schema)
+    assert "maxItems" in json.dumps(prompts.window_schema(bounded=True))
+
+
+def test_config_has_summarize_sections_and_never_takes_a_key() -> None:
+    cfg = config.validate({"summarize": {"llm": "Local", "local": {"model": "small"}}}).summarize
+    assert cfg.llm == "local" and cfg.local.model == "small" and cfg.ollama.num_ctx_min >= 512
+    with pytest.raises(config.ConfigError) as err:
+        config.validate({"summarize": {"openai": {"api_key": "sk-live-very-secret"}}})
+    assert "sk-live-very-secret" not in str(err.value) and "environment" in str(err.value)
+
+
+def _report(language: str = "en") -> FinalReport:
+    return FinalReport(title="R&D <sync>", session="s", language=language, created_at="2026-11-23T14:05:00+01:00",
+                       duration_s=75, llm="offline", backend="offline", summary="Short.", key_points=[],
+                       decisions=["Ship | now"], action_items=[ActionItem(owner="Ann", task="a|b", due="")],
+                       open_questions=[], highlights=[], chunks=1, generated_at="x")
+
+
+def test_markdown_escapes_html_and_table_pipes() -> None:
+    lines = [TranscriptLine(start=1, end=2, speaker="Others", text="<b>hi</b>")]
+    md = render_md.render(_report(), lines)
+    assert "\\<b\\>hi\\</b\\>" in md and "| Ann | a\\|b | — |" in md
+    assert "## Action items" in md and "## Transcript" in md
+
+
+def test_subtitles_are_well_formed() -> None:
+    lines = [TranscriptLine(start=1.5, end=4.25, speaker="You", text="Hello <there> --> you"),
+             TranscriptLine(start=3661, end=3661, speaker="Others", text="Bye")]
+    srt = render_srt.srt(lines)
+    assert srt.startswith("1\n00:00:01,500 --> 00:00:04,250\nYou: Hello <there> -> you\n")
+    assert "2\n01:01:01,000 --> 01:01:01,500\nOthers: Bye" in srt
+    vtt = render_srt.vtt(lines)
+    assert vtt.startswith("WEBVTT\n") and "00:00:01.500 --> 00:00:04.250\nYou: Hello &lt;there&gt; -&gt; you" in vtt
+    assert len(re.findall("-->", vtt)) == 2
