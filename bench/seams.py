@@ -79,7 +79,8 @@ def main() -> None:
     print(f"\npipeline - whole file: {100 * (pipe_wer - whole_wer):+.1f} WER points"
           f"{' (pipeline RTF includes capture and report; paced runs are ~1.0 by design)' if args.realtime else ''}")
 
-    print(f"\nlag per batch (s from WAV on disk to final transcript file), {len(lags)} batches:")
+    mode = "paced like a live meeting" if args.realtime else "file imported at once: lag = time queued behind it"
+    print(f"\nlag per batch (s from WAV on disk to final transcript file; {mode}), {len(lags)} batches:")
     for i in range(0, len(lags), 12):
         print("  " + " ".join(f"{x:5.1f}" for x in lags[i:i + 12]))
     print(f"lag p50 {percentile(lags, 0.5):.1f} s, p95 {percentile(lags, 0.95):.1f} s, "

@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.common import machine
 from bench.summarize_common import Score, generated, hand_written, read_report, score, workdir
+from stages import logs
 from stages.summarize import backends
 from stages.summarize.run import drive, settings
 from stages.summarize.scripted import make_session, write_transcript
@@ -48,6 +49,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run only meetings whose name contains this")
     parser.add_argument("--local-model", default="default", help="[summarize.local] model for the local backend")
     parser.add_argument("--show", action="store_true", help="print missed and extra items")
+    parser.add_argument("--llm-only", action="store_true",
+                        help="measure the LLM alone ([summarize] complete_lists = false)")
     args = parser.parse_args()
     meetings = hand_written()
     for seed in (int(s) for s in args.seeds.split(",") if s):
@@ -55,10 +58,13 @@ def main() -> None:
             meetings.append((f"gen_{lang_}_{args.minutes:g}min_s{seed}", generated(lang_, args.minutes, seed)))
     if args.only:
         meetings = [(n, m) for n, m in meetings if args.only in n]
+    logs.setup("summarize")
     print(f"machine: {machine()}")
     totals: dict[str, Score] = {}
     for backend in args.backends.split(","):
         extra: dict[str, Any] = {"local": {"model": args.local_model}} if backend == "local" else {}
+        if args.llm_only:
+            extra["complete_lists"] = False
         total = totals.setdefault(backend, Score())
         for name, script in meetings:
             result, took = run_one(name, script, backend, extra)

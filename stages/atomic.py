@@ -12,7 +12,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import BaseModel
 
@@ -71,6 +71,18 @@ def write_json(path: Path, data: Any) -> None:
     else:
         text = json.dumps(data, ensure_ascii=False, indent=1)
     write_text(path, text + "\n")
+
+
+def open_append(path: Path) -> IO[bytes]:
+    """A log file opened for appending, owner-only (0600) like every other spool file.
+
+    `Path.open("ab")` would create it with the umask (often 0644): readable by any
+    user on the machine, and logs quote what was said in the meeting.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), FILE_MODE)
+    if os.name == "posix":
+        os.chmod(path, FILE_MODE)  # a log created by an older version keeps no wider mode
+    return os.fdopen(fd, "ab")
 
 
 def remove_stale_temps(folder: Path) -> int:

@@ -37,6 +37,7 @@ class SessionConfig(Section):
     language: str = "fr"
     source: str = "system+mic"
     keep_audio_days: int = Field(0, ge=0)
+    consent_notice: bool = True  # remind the user, on their first session, to tell the participants
 
     @field_validator("language")
     @classmethod
@@ -68,8 +69,8 @@ class TranscribeConfig(Section):
     compute_type: str = "auto"
     beam_size: int = Field(5, ge=1, le=10)
     cpu_threads: int = Field(0, ge=0)
-    min_window_s: float = Field(20.0, ge=5.0, le=30.0)
-    max_window_s: float = Field(30.0, ge=5.0, le=30.0)
+    min_window_s: float = Field(20.0, ge=5.0, le=60.0)
+    max_window_s: float = Field(30.0, ge=5.0, le=60.0)
     pause_ms: int = Field(300, ge=100, le=2000)
     no_speech_threshold: float = Field(0.6, ge=0.0, le=1.0)
     log_prob_threshold: float = Field(-1.0, le=0.0)
@@ -114,13 +115,15 @@ class AnthropicConfig(Section):
 class SummarizeConfig(Section):
     llm: LlmName = "auto"
     interval_minutes: float = Field(10.0, gt=0.0, le=120.0)
-    window_minutes: float = Field(2.0, gt=0.0, le=120.0)
+    window_minutes: float = Field(1.0, gt=0.0, le=120.0)
+    fold_windows: int = Field(3, ge=1, le=100)
     retries: int = Field(2, ge=0, le=10)
     backoff_s: float = Field(2.0, ge=0.1, le=300.0)
     backoff_max_s: float = Field(60.0, ge=0.1, le=3600.0)
     wait_at_end_s: float = Field(30.0, ge=0.0, le=3600.0)
     temperature: float = Field(0.1, ge=0.0, le=2.0)
     max_output_tokens: int = Field(800, ge=64, le=8192)
+    complete_lists: bool = True
     low_priority: bool = True
     ollama: OllamaConfig = Field(default_factory=OllamaConfig)
     local: LocalConfig = Field(default_factory=LocalConfig)

@@ -2,11 +2,15 @@
 
 `supervisor.lock` guards the session; `capture.lock`, `transcribe.lock` and
 `summarize.lock` guard each stage, so a stage started by hand never runs twice.
-A lock whose pid is dead is stale and taken over (a crash leaves one behind).
+A lock whose pid is dead is stale and taken over (a crash leaves one behind); so is
+one whose pid now belongs to a process started after the lock was written: the
+pid was reused (after a reboot, or on Windows, which recycles pids quickly), and
+that process must neither block the session nor be killed as an orphan.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -28,14 +32,28 @@ class LockInfo(BaseModel):
     stages: dict[str, int] = Field(default_factory=dict)  # stage name -> pid, for `status`
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
+# A process created this long after its lock was written cannot be the one that wrote it.
+# Generous, because Linux derives process start times from the current wall clock: a
+# clock step smaller than this must never make a live owner look stale.
+REUSED_PID_SLACK_S = 30.0
+
+
+def _alive(info: LockInfo) -> bool:
+    """The lock's owner is still running (not dead, not a zombie, not a stranger with its pid)."""
+    if info.pid == os.getpid():
         return True
     try:
-        proc = psutil.Process(pid)
-        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+        proc = psutil.Process(info.pid)
+        if not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = float(proc.create_time())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+    try:
+        written = dt.datetime.fromisoformat(info.started_at).timestamp()
+    except ValueError:
+        return True
+    return created <= written + REUSED_PID_SLACK_S
 
 
 def _path(session: Session, name: str) -> Path:
@@ -48,7 +66,7 @@ def holder(session: Session, name: str = "supervisor") -> LockInfo | None:
         info = LockInfo.model_validate_json(_path(session, name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return info if _alive(info.pid) else None
+    return info if _alive(info) else None
 
 
 class SessionLock:
@@ -97,3 +115,25 @@ class SessionLock:
 
 def is_running(session: Session) -> bool:
     return holder(session) is not None
+
+
+SUPERVISOR_ENV = "MEETING_ASSISTANT_SUPERVISOR_PID"
+
+
+def orphaned() -> bool:
+    """True when this stage was started by a supervisor that is no longer running.
+
+    Stages outlive a killed supervisor on purpose (nothing is lost meanwhile), but
+    must not run forever: a live capture would keep recording with nobody to stop it.
+    `resume` starts fresh stages that carry on from the files.
+    """
+    pid = os.environ.get(SUPERVISOR_ENV, "")
+    if not pid.isdigit():
+        return False
+    try:
+        proc = psutil.Process(int(pid))
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.AccessDenied:
+        return False

@@ -53,7 +53,17 @@ def slugify(name: str) -> str:
 
 
 def make_private_dir(path: Path) -> None:
-    """Create `path` (and parents) readable by the owner only (POSIX 0700; per-user profile on Windows)."""
+    """Create `path` (and parents) readable by the owner only (POSIX 0700; per-user profile on Windows).
+
+    Missing parents are made 0700 too (`mkdir(parents=True)` would give them the umask,
+    and a world-readable spool folder lists every meeting's name); folders that already
+    exist above `path` are the user's and keep their mode.
+    """
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
+        if os.name == "posix":
+            os.chmod(folder, DIR_MODE)
     path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     if os.name == "posix":
         os.chmod(path, DIR_MODE)

@@ -3,7 +3,9 @@
 Stages are started in their own process group, so a Ctrl+C in the supervisor's
 terminal reaches only the supervisor, which turns it into a STOP request.
 Exit codes of a stage: 0 = its output is complete; 2 = unusable settings or input
-(restarting would not help); anything else = a crash, restarted with backoff.
+(restarting would not help); 3 = disk full (restarting would not help either: the
+session stops, and `resume` continues once space is freed); anything else = a
+crash, restarted with backoff.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from pathlib import Path
 
 import psutil
 
-from stages import lock
+from stages import atomic, lock
 from stages.config import SupervisorConfig
 from stages.spool import Session
 
 log = logging.getLogger("supervisor")
 STAGES = ("capture", "transcribe", "summarize")
 EXIT_UNUSABLE = 2
+EXIT_DISK_FULL = 3
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_S = 20.0
 
@@ -47,13 +50,14 @@ def stage_command(name: str, session: Session, args: list[str]) -> list[str]:
 
 def spawn(name: str, session: Session, args: list[str]) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+    env[lock.SUPERVISOR_ENV] = str(os.getpid())
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
     extra: dict[str, object] = {}
     if os.name == "nt":
         extra["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined,unused-ignore]
     else:
         extra["start_new_session"] = True
-    with session.log_path(name).open("ab") as out:
+    with atomic.open_append(session.log_path(name)) as out:
         proc: subprocess.Popen[bytes] = subprocess.Popen(  # type: ignore[call-overload]
             stage_command(name, session, args), stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, env=env, **extra)
@@ -123,6 +127,10 @@ class Supervisor:
                 log.info("%s finished", stage.name)
             elif code == EXIT_UNUSABLE:
                 stage.gave_up = f"{stage.name} cannot run (exit {code}):\n{tail(self.session.log_path(stage.name))}"
+            elif code == EXIT_DISK_FULL:
+                stage.gave_up = (f"{stage.name} stopped: the disk holding {self.session.path} is full. "
+                                 f"Everything written so far is safe; free some space, then resume.\n"
+                                 f"{tail(self.session.log_path(stage.name), 3)}")
             else:
                 self._crashed(stage, code, now)
             if self.on_change:

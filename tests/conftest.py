@@ -14,9 +14,16 @@ DEMO_EN = ROOT / "stages" / "demo" / "meeting_en.flac"
 
 
 @pytest.fixture(autouse=True)
-def _no_user_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see the project's pipeline.toml only, never the developer's own settings."""
+def _no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests see the project's pipeline.toml only, never the developer's own settings.
+
+    The user config folder itself points to a temporary one, so that what the product
+    writes there (the first-run notice marker) never lands in the developer's profile.
+    """
     monkeypatch.setenv("MEETING_ASSISTANT_NO_USER_CONFIG", "1")
+    profile = str(tmp_path_factory.getbasetemp() / "user-config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", profile)
+    monkeypatch.setenv("APPDATA", profile)
 
 
 def run_cli(*args: str, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from stages.summarize.backends.offline import OfflineBackend
 from stages.summarize.run import drive, settings
 from stages.summarize.scripted import batches_of, make_session, segments_of, write_batch, write_end
 from stages.summarize.stage import Summarizer
@@ -68,7 +69,7 @@ def test_report_page_shows_headings_actions_and_escaped_transcript(tmp_path: Pat
         write_batch(session, batch)
     write_end(session, batches[-1].batch)
     cfg = settings(session, None)
-    drive(Summarizer(session, cfg, [cfg_offline(cfg)]))
+    drive(Summarizer(session, cfg, [OfflineBackend(cfg)]))
     page = session.report / "final.html"
     source = page.read_text(encoding="utf-8")
     assert 'http-equiv="Content-Security-Policy"' in source and "default-src 'none'" in source
@@ -91,8 +92,3 @@ def test_report_page_shows_headings_actions_and_escaped_transcript(tmp_path: Pat
     done = chromium(f"--screenshot={shot}", "--window-size=1000,1400", page.as_uri(), tmp=tmp_path)
     assert done.returncode == 0 and shot.stat().st_size > 10_000  # something was painted
 
-
-def cfg_offline(cfg: object) -> object:
-    from stages.summarize.backends.offline import OfflineBackend
-
-    return OfflineBackend(cfg)  # type: ignore[arg-type]

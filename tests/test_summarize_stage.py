@@ -12,7 +12,7 @@ from stages.summarize import regenerate
 from stages.summarize.backends.base import BackendDown
 from stages.summarize.backends.offline import OfflineBackend
 from stages.summarize.run import drive, settings
-from stages.summarize.schema import ChunkFile, FinalReport, WindowFile
+from stages.summarize.schema import ChunkFile, FinalReport, SynthesisFile, WindowFile
 from stages.summarize.scripted import batches_of, make_session, segments_of, write_batch, write_end
 from stages.summarize.stage import Summarizer
 from tests.conftest import run_stage
@@ -187,3 +187,29 @@ def test_regenerate_rewrites_everything_with_another_backend(tmp_path: Path) -> 
     assert folder == session.report and (folder / "END.json").exists()
     assert "stale" not in marker.read_text(encoding="utf-8")
     assert not any(p.name.startswith(".") for p in session.path.iterdir() if p.is_dir())
+
+
+def test_overall_summary_keeps_up_during_the_meeting(tmp_path: Path) -> None:
+    data = script("en")
+    session = make_session(tmp_path / "fold", data, llm="offline",
+                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25, "fold_windows": 2})
+    batches = batches_of(segments_of(data), "en")
+    cfg = settings(session, None)
+    job = Summarizer(session, cfg, [OfflineBackend(cfg)])
+    for batch in batches[:5]:  # 50 s: three 15 s windows done, the first chunk still open
+        write_batch(session, batch)
+    while job.step():
+        pass
+    synthesis = SynthesisFile.model_validate_json((session.summaries / "synthesis.json").read_text("utf-8"))
+    assert synthesis.windows == ["0001-01", "0001-02", "0001-03"] and synthesis.chunks == []
+    assert synthesis.summary and not (session.summaries / "chunk_0001.json").exists()
+
+
+def test_llm_option_overrides_the_session_setting(tmp_path: Path) -> None:
+    session = session_of(tmp_path, "en", llm="ollama", ollama={"host": "http://127.0.0.1:9"})
+    done = run_stage("summarize", session.path, "--llm", "offline", timeout=120)
+    assert done.returncode == 0, done.stderr
+    end = ReportEnd.model_validate_json((session.report / "END.json").read_text(encoding="utf-8"))
+    assert end.llm == "offline"
+    bad = run_stage("summarize", tmp_path / "nothing-here", timeout=60)
+    assert bad.returncode == 2 and "session.json" in bad.stderr

@@ -35,6 +35,12 @@ class DiskFullError(CaptureError):
     exit_code = EXIT_DISK_FULL
 
 
+class SupervisorGone(CaptureError):
+    """The supervisor died: stop recording (no END marker, so `resume` carries on)."""
+
+    exit_code = EXIT_CRASH
+
+
 def is_disk_full(exc: OSError) -> bool:
     """True for ENOSPC/EDQUOT, and for the Windows codes that mean the same."""
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):

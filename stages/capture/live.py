@@ -14,9 +14,11 @@ import datetime as dt
 import logging
 import time
 
+from stages.capture.errors import SupervisorGone
 from stages.capture.sources import LiveInput
 from stages.capture.timeline import Clock, LegBuffer, to_int16
 from stages.capture.writer import BatchWriter, ResumePoint
+from stages.lock import orphaned
 from stages.models import Channel
 from stages.spool import Session
 from stages.wavio import RATE
@@ -75,6 +77,10 @@ class LiveLoop:
                 seg = self._pause()
                 continue
             if now >= seg + self.size:
+                if orphaned():
+                    self._write(seg, now, partial=True)
+                    raise SupervisorGone("the supervisor is gone: stopped recording (nothing was lost); "
+                                         "`python supervisor.py resume` continues the session")
                 if now > seg + 2 * self.size:  # asleep or starved: do not write minutes of padding
                     self._write(seg, seg + self.size)
                     log.warning("capture stalled for %.1f s (machine asleep or overloaded): a gap in the audio",

@@ -41,6 +41,7 @@ def run_session(session: Session, cfg: PipelineConfig, console: Console, interac
     stop_sent = False
     last_print = 0.0
     started = time.monotonic()
+    last_line = ""
     live = Live(dashboard.render(session), console=console, auto_refresh=False) \
         if keys and keys.enabled and console.is_terminal else None
     if live:  # log lines go above the dashboard instead of through it
@@ -76,8 +77,10 @@ def run_session(session: Session, cfg: PipelineConfig, console: Console, interac
                     live.update(dashboard.render(session, elapsed_s=time.monotonic() - started), refresh=True)
                 elif not live and time.monotonic() - last_print > PRINT_EVERY_S:
                     last_print = time.monotonic()
-                    console.print(_line(session), dashboard.import_line(session, manifest.source,
-                                  time.monotonic() - started), highlight=False)
+                    line = f"{_line(session)} {dashboard.import_line(session, manifest.source, last_print - started)}"
+                    if line != last_line:  # a log file, not a screen: say only what changed
+                        console.print(line, highlight=False)
+                        last_line = line
                 time.sleep(TICK_S)
             except KeyboardInterrupt:
                 if stop_sent:

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from stages import config, lock
+from stages import atomic, config, lock, notice
 from stages.archive import apply_retention
 from stages.cli.common import SpoolOpt, console, fail, pick_session, settings
 from stages.cli.run import run_session
@@ -42,7 +43,7 @@ def _launch(session: Session, cfg: config.PipelineConfig, detach: bool) -> None:
     else:
         extra["start_new_session"] = True
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
-    with session.log_path("supervisor").open("ab") as out:
+    with atomic.open_append(session.log_path("supervisor")) as out:
         subprocess.Popen([sys.executable, "-m", "stages.cli.detached", str(session.path)], stdin=subprocess.DEVNULL,
                          stdout=out, stderr=subprocess.STDOUT, env=env, **extra)  # type: ignore[call-overload]
     console.print(f"Recording in the background: {session.path}\n"
@@ -68,6 +69,9 @@ def up(
     cfg = settings(config_file, spool=spool, language=language, source=source, model=model, llm=llm,
                    interval_minutes=interval_minutes, realtime=realtime)
     _preflight(cfg)
+    reminder = notice.first_run_notice(cfg.session.language, cfg.session.consent_notice)
+    if reminder:
+        console.print(f"[bold yellow]{escape(reminder)}[/]")
     for purged in apply_retention(spool_root(cfg), cfg.session.keep_audio_days):
         console.print(f"Deleted the audio of {purged} (older than {cfg.session.keep_audio_days} days; report kept)")
     session = create(cfg, name or _default_name(cfg.session.source))

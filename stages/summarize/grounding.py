@@ -13,10 +13,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from stages.models import Segment
 from stages.summarize import lang
 from stages.summarize.schema import ActionItem, Highlight, MiniSummary
-from stages.summarize.text import content_words, fold, guess_language, parse_clock, similarity, words
+from stages.summarize.text import (
+    content_words,
+    fold,
+    guess_language,
+    is_temporal,
+    parse_clock,
+    similarity,
+    words,
+)
 
 MIN_GROUNDED = 0.5
 SUMMARY_NEEDED_WORDS = 25
+NAME_LOOKBACK = 1  # lines before the task's line where its owner may be named
+SAME_AS_DECISION = 0.7
 LIMITS = {"key_points": 5, "decisions": 12, "action_items": 15, "open_questions": 6, "highlights": 3}
 
 
@@ -70,6 +80,18 @@ def _grounded(text: str, stems: set[str]) -> float:
     return len(mine & stems) / len(mine) if mine else 0.0
 
 
+def _named_near(folded_name: str, seg: Segment | None, segments: list[Segment]) -> bool:
+    """Is the owner named where the task is said: in that line or the two before it?"""
+    if not folded_name:
+        return False
+    if seg is None:
+        around = segments
+    else:
+        at = segments.index(seg)
+        around = segments[max(0, at - NAME_LOOKBACK): at + 1]
+    return any(f" {folded_name} " in f" {fold(s.text)} " for s in around)
+
+
 def _dedupe(items: list[str]) -> list[str]:
     out: list[str] = []
     for item in items:
@@ -110,16 +132,22 @@ def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
             continue
         owner = item.owner.strip()
         folded_owner = fold(owner)
+        seg = best_segment(item.task, segments)
         if folded_owner in labels:
             owner = labels[folded_owner]
-        elif owner and (not folded_owner or f" {folded_owner} " not in folded_corpus):
-            notes.append(f"owner {owner!r} never named in the transcript: left unknown")
+        elif owner and not _named_near(folded_owner, seg, segments):
+            notes.append(f"owner {owner!r} not named where the task is said: left unknown")
             owner = ""
+        if fold(owner) in ("", *labels) and any(similarity(item.task, d) >= SAME_AS_DECISION for d in decisions):
+            notes.append(f"dropped action item that restates a decision: {item.task!r}")
+            continue
         due = item.due.strip()
-        if due and not (set(content_words(due)) & stems or f" {fold(due)} " in folded_corpus):
+        if due and not is_temporal(due):
+            notes.append(f"due {due!r} is not a date: left empty")
+            due = ""
+        elif due and not (set(content_words(due)) & stems or f" {fold(due)} " in folded_corpus):
             notes.append(f"due {due!r} never said: left empty")
             due = ""
-        seg = best_segment(item.task, segments)
         items.append(ActionItem(owner=owner, task=item.task, due=due, time=seg.start if seg else None))
 
     highlights: list[Highlight] = []

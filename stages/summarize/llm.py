@@ -20,13 +20,16 @@ from pydantic import ValidationError
 
 from stages.summarize import prompts
 from stages.summarize.backends.base import Backend, BackendError, SynthesisTask, WindowTask
+from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmSynthesis, LlmWindow, check_language, ground
+from stages.summarize.merge import complete
 from stages.summarize.schema import MiniSummary
 from stages.summarize.text import estimate_tokens
 
 log = logging.getLogger("summarize")
 T = TypeVar("T")
 SYNTHESIS_TOKENS = 400
+WINDOW_MIN_TOKENS = 200
 FENCE_RE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
 
@@ -99,12 +102,17 @@ class ChatBackend(Backend):
 
     def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
         messages = prompts.window_messages(task.language, task.start, task.end, task.segments)
+        # an answer longer than its transcript is a model looping: do not wait for it
+        budget = min(self.cfg.max_output_tokens, WINDOW_MIN_TOKENS + 2 * estimate_tokens(messages[-1]["content"]))
 
         def parse(data: Any) -> tuple[MiniSummary, list[str]]:
             return ground(LlmWindow.model_validate(data), task.segments, task.language, task.start, task.end)
 
         schema = prompts.window_schema(self.bounded_schema)
-        return self._ask("window", messages, schema, self.cfg.max_output_tokens, task.language, parse)
+        mini, notes = self._ask("window", messages, schema, budget, task.language, parse)
+        if self.cfg.complete_lists:
+            mini = complete(mini, extract(task.segments, task.language), task.language)
+        return mini, notes
 
     def synthesize(self, task: SynthesisTask) -> str:
         messages = prompts.synthesis_messages(task.language, task.previous, task.chunks)

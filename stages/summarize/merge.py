@@ -15,6 +15,7 @@ from stages.summarize.text import fold, similarity
 
 SAME_TEXT = 0.8
 SAME_TASK = 0.6
+SAME_DECISION = 0.65  # an LLM paraphrase of a decision the rules quote
 
 
 def _generic_owners(language: str) -> set[str]:
@@ -86,3 +87,17 @@ def merge(minis: Sequence[MiniSummary], language: str) -> MiniSummary:
         open_questions=merge_texts([q for m in minis for q in m.open_questions]),
         highlights=merge_highlights([h for m in minis for h in m.highlights]),
     )
+
+
+def complete(mini: MiniSummary, found: MiniSummary, language: str) -> MiniSummary:
+    """The LLM's lists, plus the decisions and action items the offline rules found that it left out.
+
+    Small models miss items in dense stretches; the rules are precise where they fire, so
+    their finds are added (merged, so an item both found is listed once, in the LLM's words).
+    """
+    decisions = merge_texts([*mini.decisions, *found.decisions], SAME_DECISION)
+    generic = _generic_owners(language)
+    # an ownerless "task" that only restates a decision is the decision, listed once
+    items = [a for a in merge_items([*mini.action_items, *found.action_items], language)
+             if fold(a.owner) not in generic or not any(similarity(a.task, d) >= SAME_TEXT for d in decisions)]
+    return mini.model_copy(update={"decisions": decisions, "action_items": items})

@@ -42,12 +42,12 @@ def window_schema(bounded: bool = False) -> dict[str, Any]:
     Lists come before the summary: small models extract better before they paraphrase."""
     b = bounded
     return _obj({
-        "action_items": _array(_obj({"owner": _text(60, b), "task": _text(200, b), "due": _text(60, b)}), 12, b),
-        "decisions": _array(_text(200, b), 10, b),
-        "key_points": _array(_text(200, b), LIMITS["key_points"], b),
-        "open_questions": _array(_text(200, b), 5, b),
-        "highlights": _array(_obj({"time": _text(10, b), "text": _text(200, b)}), LIMITS["highlights"], b),
-        "summary": _text(500, b),
+        "action_items": _array(_obj({"owner": _text(40, b), "task": _text(160, b), "due": _text(40, b)}), 10, b),
+        "decisions": _array(_text(160, b), 8, b),
+        "key_points": _array(_text(160, b), LIMITS["key_points"], b),
+        "open_questions": _array(_text(160, b), 3, b),
+        "highlights": _array(_obj({"time": _text(10, b), "text": _text(120, b)}), LIMITS["highlights"], b),
+        "summary": _text(400, b),
     })
 
 

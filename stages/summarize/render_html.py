@@ -59,7 +59,7 @@ def render(report: FinalReport, lines: list[TranscriptLine]) -> str:
         f'<html lang="{e(report.language)}">',
         "<head>",
         '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{e(CSP)}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',  # a constant: no escaping needed
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="referrer" content="no-referrer">',
         f"<title>{e(report.title)} — {e(t['report'])}</title>",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 from stages import config
@@ -55,8 +56,6 @@ def drive(job: Summarizer, waker: Waker | None = None) -> None:
             if waker is not None:
                 waker.wait(pause)
             else:
-                import time
-
                 time.sleep(pause)
     finally:
         job.runner.close()

@@ -67,6 +67,9 @@ class WindowFile(MiniSummary):
     backend: str  # ollama | local | openai | anthropic | offline | none (nothing was said)
     llm: str  # backend and model, for people
     notes: list[str] = Field(default_factory=list)  # fallbacks and retries worth knowing
+    seconds: float = 0.0  # time the backend took, retries included
+    prompt_tokens: int = 0
+    output_tokens: int = 0
     written_at: str
 
 
@@ -84,10 +87,12 @@ class ChunkFile(MiniSummary):
 
 
 class SynthesisFile(Model):
-    """`summaries/synthesis.json`: the overall summary so far, refined after each chunk."""
+    """`summaries/synthesis.json`: the overall summary so far, refined from the window summaries a few at a
+    time (and after each chunk), so that little is left to fold in when the meeting ends."""
 
     summary: str
-    chunks: list[int]
+    windows: list[str] = Field(default_factory=list)  # window summaries folded in ("CCCC-WW")
+    chunks: list[int] = Field(default_factory=list)  # chunks all of whose windows are folded in
     backend: str
     llm: str
     prompt_chars: int = 0

@@ -24,18 +24,21 @@ from stages.summarize.chunker import Plan, Window, plan
 from stages.summarize.runner import Runner
 from stages.summarize.schema import ChunkFile, MiniSummary, SynthesisFile, WindowFile
 from stages.summarize.text import clock, estimate_tokens
+from stages.summarize.transcript import TranscriptView
 
 log = logging.getLogger("summarize")
 M = TypeVar("M", WindowFile, ChunkFile, SynthesisFile)
 SYNTHESIS_BUDGET_TOKENS = 3000  # mini-summary text folded into the overall summary per call
 
 
+def window_key(w: Window) -> str:
+    return f"{w.chunk:04d}-{w.window:02d}"
+
+
 class Summarizer:
     def __init__(self, session: Session, cfg: SummarizeConfig, chain: list[Backend], *,
                  summaries: Path | None = None, report_dir: Path | None = None, assume_complete: bool = False,
                  now: Callable[[], float] = time.monotonic) -> None:
-        from stages.summarize.transcript import TranscriptView
-
         self.session = session
         self.cfg = cfg
         self.manifest: SessionManifest = session.manifest()
@@ -55,7 +58,7 @@ class Summarizer:
 
     # paths
     def window_path(self, w: Window) -> Path:
-        return self.windows_dir / f"{w.chunk:04d}-{w.window:02d}.json"
+        return self.windows_dir / f"{window_key(w)}.json"
 
     def chunk_path(self, chunk: int) -> Path:
         return self.summaries / f"chunk_{chunk:04d}.json"
@@ -99,22 +102,24 @@ class Summarizer:
         if self._complete() and self.complete_seen is None:
             self.complete_seen = self.now()
         p = self.current_plan()
-        for w in p.windows:
+        chunks = set(p.chunks)
+        for i, w in enumerate(p.windows):  # in time order; each interval's chunk as soon as its windows are done
             if self._load(self.window_path(w), WindowFile) is None:
                 if self.runner.waiting() > 0:
                     return False
                 return self._window(w, p)
-        for c in p.chunks:
-            if self._load(self.chunk_path(c), ChunkFile) is None:
-                self._chunk(c, p)
+            last_of_chunk = i + 1 == len(p.windows) or p.windows[i + 1].chunk != w.chunk
+            if last_of_chunk and w.chunk in chunks and self._load(self.chunk_path(w.chunk), ChunkFile) is None:
+                self._chunk(w.chunk, p)
                 return True
         synthesis = self._load(self.synthesis_path, SynthesisFile)
-        folded = set(synthesis.chunks) if synthesis else set()
-        pending = [c for c in p.chunks if c not in folded]
-        if pending:
+        folded = set(synthesis.windows) if synthesis else set()
+        pending = [w for w in p.windows if window_key(w) not in folded]
+        closed = {w.chunk for w in pending} & chunks
+        if pending and (closed or p.last_chunk is not None or len(pending) >= self.cfg.fold_windows):
             if self.runner.waiting() > 0:
                 return False
-            return self._synthesize(pending, synthesis)
+            return self._synthesize(pending, p, synthesis)
         if p.last_chunk is not None:
             self._report(p, synthesis)
             return True
@@ -144,12 +149,15 @@ class Summarizer:
         if outcome is None:
             return False
         mini, fixes = outcome.value
+        stats = outcome.backend.stats
         doc = WindowFile(**mini.model_dump(), chunk=w.chunk, window=w.window, start=w.start, end=w.end,
                          segments=len(segments), backend=outcome.backend.name, llm=outcome.backend.describe(),
-                         notes=[*outcome.notes, *fixes], written_at=now_iso())
+                         notes=[*outcome.notes, *fixes], seconds=round(self.now() - began, 2),
+                         prompt_tokens=stats.prompt_tokens, output_tokens=stats.output_tokens, written_at=now_iso())
         atomic.write_json(self.window_path(w), doc)
-        log.info("%s: %s in %.1f s: %d action item(s), %d decision(s)", tag, outcome.backend.name,
-                 self.now() - began, len(mini.action_items), len(mini.decisions))
+        log.info("%s: %s in %.1f s (prompt %d, answer %d tokens): %d action item(s), %d decision(s)", tag,
+                 outcome.backend.name, self.now() - began, stats.prompt_tokens, stats.output_tokens,
+                 len(mini.action_items), len(mini.decisions))
         return True
 
     def _chunk(self, chunk: int, p: Plan) -> None:
@@ -165,23 +173,32 @@ class Summarizer:
         log.info("chunk %04d (%s-%s) written: %d action item(s), %d decision(s)", chunk, clock(doc.start),
                  clock(doc.end), len(doc.action_items), len(doc.decisions))
 
-    def _synthesize(self, pending: list[int], previous: SynthesisFile | None) -> bool:
-        chunks = [c for c in (self._load(self.chunk_path(n), ChunkFile) for n in pending) if c is not None]
-        batch: list[ChunkFile] = []
+    def _synthesize(self, pending: list[Window], p: Plan, previous: SynthesisFile | None) -> bool:
+        """Fold the window summaries not yet in the overall summary into it (one LLM call, bounded size)."""
+        batch: list[tuple[Window, WindowFile]] = []
         budget = SYNTHESIS_BUDGET_TOKENS
-        for c in chunks:
-            cost = estimate_tokens(c.summary)
+        for w in pending:
+            found = self._load(self.window_path(w), WindowFile)
+            if found is None:
+                break
+            cost = estimate_tokens(found.summary)
             if batch and cost > budget:
                 break
-            batch.append(c)
+            batch.append((w, found))
             budget -= cost
-        texts = [(c.start, c.end, c.summary) for c in batch if c.summary.strip()]
-        done = sorted({*(previous.chunks if previous else []), *(c.chunk for c in batch)})
+        texts = [(d.start, d.end, d.summary) for _, d in batch if d.summary.strip()]
+        windows = [*(previous.windows if previous else []), *(window_key(w) for w, _ in batch)]
+        done = set(windows)
+        chunks = sorted(c for c in p.chunks
+                        if all(window_key(w) in done for w in p.windows if w.chunk == c))
         prior = previous.summary if previous else ""
         if not texts:  # nothing new was said: the summary stands
-            doc = SynthesisFile(summary=prior, chunks=done, backend=previous.backend if previous else "none",
-                                llm=previous.llm if previous else "none", updated_at=now_iso())
-            atomic.write_json(self.synthesis_path, doc)
+            kept = SynthesisFile(summary=prior, windows=windows, chunks=chunks,
+                                 backend=previous.backend if previous else "none",
+                                 llm=previous.llm if previous else "none",
+                                 prompt_chars=previous.prompt_chars if previous else 0,
+                                 prompt_tokens=previous.prompt_tokens if previous else 0, updated_at=now_iso())
+            atomic.write_json(self.synthesis_path, kept)
             return True
         task = SynthesisTask(self.language(), prior, texts)
         began = self.now()
@@ -189,12 +206,12 @@ class Summarizer:
         if outcome is None:
             return False
         stats = outcome.backend.stats
-        doc = SynthesisFile(summary=outcome.value, chunks=done, backend=outcome.backend.name,
+        doc = SynthesisFile(summary=outcome.value, windows=windows, chunks=chunks, backend=outcome.backend.name,
                             llm=outcome.backend.describe(), prompt_chars=stats.prompt_chars,
                             prompt_tokens=stats.prompt_tokens, notes=outcome.notes, updated_at=now_iso())
         atomic.write_json(self.synthesis_path, doc)
-        log.info("overall summary updated with chunk(s) %s by %s in %.1f s (prompt %d tokens)",
-                 ",".join(str(c.chunk) for c in batch), outcome.backend.name, self.now() - began,
+        log.info("overall summary updated with window(s) %s by %s in %.1f s (prompt %d tokens)",
+                 ", ".join(window_key(w) for w, _ in batch), outcome.backend.name, self.now() - began,
                  stats.prompt_tokens)
         return True
 

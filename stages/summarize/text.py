@@ -12,7 +12,7 @@ _EN_STOP = """a an the and or but if then so of to in on at by for with from as 
     it its this that these those there here we you i he she they them our your my his her their me us do does did
     done have has had will would can could should shall may might must not no yes ok okay just also very really
     about into over than too up out what which who when where how all any some more most other such only own same
-    let lets let's i'll we'll you'll i'm it's that's"""
+    let lets let's i'll we'll you'll i'm it's that's go going get got"""
 _FR_STOP = """le la les un une des du de d l et ou mais si donc alors car ni que qui quoi dont où à au aux en dans
     sur sous par pour avec sans ce cet cette ces c ça cela il elle ils elles on nous vous je j tu te t me m se s
     lui leur leurs mon ma mes ton ta tes son sa ses notre nos votre vos est sont était être été a ai as avons avez
@@ -45,9 +45,23 @@ def fold(text: str) -> str:
 _FOLDED_STOPWORDS = {fold(w) for words in STOPWORDS.values() for w in words}
 
 
+# Endings that inflection adds in English and French (folded), longest first: "keeping" and "keep",
+# "décidé" and "décider" compare equal once stemmed.
+SUFFIXES = ("ements", "ement", "ations", "ation", "ings", "ing", "ees", "ons", "ent", "ers", "ies", "ed", "es",
+            "ee", "er", "ez", "s", "e")
+
+
+def stem(word: str) -> str:
+    for suffix in SUFFIXES:
+        if len(word) - len(suffix) >= 4 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    return word[:5]
+
+
 def content_words(text: str) -> list[str]:
-    """Folded words that carry meaning (stopwords of either language dropped), cut to a 5-letter stem."""
-    return [w[:5] for w in fold(text).split() if w not in _FOLDED_STOPWORDS and len(w) > 1]
+    """Folded words that carry meaning (stopwords of either language dropped), as short stems."""
+    return [stem(w) for w in fold(text).split() if w not in _FOLDED_STOPWORDS and len(w) > 1]
 
 
 def similarity(a: str, b: str) -> float:
@@ -83,3 +97,23 @@ def guess_language(text: str) -> str | None:
     if en >= 2 * fr + 2:
         return "en"
     return None
+
+
+_TIME_TEXT = """monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi vendredi
+    samedi dimanche
+    january february march april may june july august september october november december janvier fevrier
+    mars avril mai juin juillet aout septembre octobre novembre decembre week weeks weekend month months year
+    quarter semaine semaines mois an annee trimestre tomorrow today tonight demain aujourd hui soir matin
+    morning afternoon evening noon midi end fin next prochain prochaine prochains following suivant suivante
+    day days jour jours hour hours heure heures eod asap soon bientot sprint first second third premier 1er
+    twelfth eleventh tenth tomorrow later plus tard"""
+_TIME_WORDS = set(_TIME_TEXT.split())
+
+
+def is_temporal(text: str) -> bool:
+    """Does `text` name a time (a day, a date, a delay)? What a deadline must do."""
+    folded = fold(text)
+    if any(ch.isdigit() for ch in folded):
+        return True
+    words = folded.split()
+    return any(w in _TIME_WORDS or re.fullmatch(r"\w+(?:th|ieme)", w) for w in words)

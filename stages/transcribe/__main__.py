@@ -13,7 +13,7 @@ from pathlib import Path
 
 from stages import atomic, config, logs
 from stages.config import TranscribeConfig
-from stages.lock import SessionBusy, SessionLock
+from stages.lock import SessionBusy, SessionLock, orphaned
 from stages.models import SessionManifest
 from stages.spool import Session
 from stages.transcribe.engine import Engine
@@ -62,6 +62,9 @@ def _loop(session: Session, cfg: TranscribeConfig, manifest: SessionManifest, en
             if no_wait:
                 log.info("nothing left to transcribe (audio not ended; no end marker written)")
                 return 0
+            if orphaned() or not session.path.is_dir():
+                log.warning("the supervisor is gone: exiting; `resume` carries on from the files")
+                return 1
             waker.wait(POLL_S)
     finally:
         waker.close()

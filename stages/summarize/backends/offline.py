@@ -14,7 +14,7 @@ class OfflineBackend(Backend):
     name = "offline"
 
     def describe(self) -> str:
-        return "offline (extractive, no LLM)"
+        return "offline"
 
     def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
         return extract(task.segments, task.language), []

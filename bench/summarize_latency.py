@@ -1,0 +1,115 @@
+"""How long after the last transcript file the final report is on disk, for a long meeting.
+
+    python -m bench.summarize_latency [--minutes 120] [--backends offline,local] [--lang fr]
+
+A meetingsynth meeting is turned into transcript files (150 words per minute, no
+audio) and the stage runs as in production (`python -m stages.summarize SESSION`,
+its own process). Every transcript file but the last is written first and the
+stage is left to catch up, as it does live (it reads a 2-minute window in well
+under 2 minutes); then the last file and transcript/END.json are written and the
+clock runs until report/END.json exists. The meeting is cut to end just before a
+window boundary, so the last window is nearly full: the worst case. Prints both
+latencies, the final prompt size (the last overall-summary request) and the tail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bench.common import ROOT, machine
+from bench.summarize_common import generated, workdir
+from stages.spool import Session
+from stages.summarize.chunker import plan
+from stages.summarize.run import settings
+from stages.summarize.schema import SynthesisFile
+from stages.summarize.scripted import batches_of, make_session, segments_of, write_batch, write_end
+
+
+def cut_before_window_end(script: dict[str, Any], window_s: float, margin_s: float = 5.0) -> tuple[list[Any], float]:
+    """Segments up to just before the last window boundary, and the meeting's new end."""
+    segments = segments_of(script)
+    end = segments[-1].end
+    boundary = (end // window_s) * window_s
+    cut = boundary - margin_s
+    kept = [s for s in segments if s.end <= cut]
+    return kept, kept[-1].end
+
+
+def wait_caught_up(session: Session, covered: float, proc: subprocess.Popen[bytes], timeout: float) -> float:
+    cfg = settings(session, None)
+    p = plan(covered, False, covered, cfg.interval_minutes * 60, min(cfg.window_minutes, cfg.interval_minutes) * 60)
+    windows = session.summaries / "windows"
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if proc.poll() is not None:
+            sys.exit(f"the stage exited early ({proc.returncode}); see {session.path}/summarize.log")
+        have = {f.name for f in windows.glob("*.json")} if windows.exists() else set()
+        want = {f"{w.chunk:04d}-{w.window:02d}.json" for w in p.windows}
+        synthesis = session.summaries / "synthesis.json"
+        folded = set(SynthesisFile.model_validate_json(synthesis.read_text("utf-8")).chunks) \
+            if synthesis.exists() else set()
+        if want <= have and set(p.chunks) <= folded:
+            return time.monotonic() - began
+        time.sleep(1.0)
+    sys.exit(f"the stage did not catch up within {timeout:.0f} s")
+
+
+def run(backend: str, script: dict[str, Any], local_model: str) -> None:
+    extra: dict[str, Any] = {"local": {"model": local_model}} if backend == "local" else {}
+    session = make_session(workdir(f"latency-{backend}"), script, llm=backend, summarize=extra)
+    cfg = settings(session, None)
+    window_s = min(cfg.window_minutes, cfg.interval_minutes) * 60
+    segments, end = cut_before_window_end(script, window_s)
+    batches = batches_of(segments, script["language"])
+    env = dict(os.environ, MEETING_ASSISTANT_NO_USER_CONFIG="1", PYTHONPATH=str(ROOT))
+    log = (session.path / "summarize.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "stages.summarize", str(session.path)], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for batch in batches[:-1]:
+            write_batch(session, batch)
+        catch_up = wait_caught_up(session, batches[-2].end, proc, timeout=4 * 3600)
+        last_window_start = (end // window_s) * window_s if end % window_s else end - window_s
+        tail = end - last_window_start
+        t0 = time.monotonic()
+        write_batch(session, batches[-1])
+        write_end(session, batches[-1].batch)
+        while not (session.report / "END.json").exists():
+            if proc.poll() is not None and not (session.report / "END.json").exists():
+                sys.exit(f"the stage exited ({proc.returncode}) without a report; see {session.path}/summarize.log")
+            time.sleep(0.05)
+        latency = time.monotonic() - t0
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    synthesis = SynthesisFile.model_validate_json((session.summaries / "synthesis.json").read_text("utf-8"))
+    print(f"{backend:8} meeting {end / 60:6.1f} min, {len(batches)} transcript files | caught up in "
+          f"{catch_up:6.0f} s | last window {tail:5.0f} s of transcript | report {latency:5.2f} s after the last "
+          f"transcript file | final prompt {synthesis.prompt_tokens} tokens ({synthesis.prompt_chars} chars) "
+          f"by {synthesis.llm}", flush=True)
+    print(f"{'':8} session: {session.path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=120.0)
+    parser.add_argument("--lang", default="fr")
+    parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--backends", default="offline,local")
+    parser.add_argument("--local-model", default="default")
+    args = parser.parse_args()
+    script = generated(args.lang, args.minutes, args.seed)
+    print(f"machine: {machine()}")
+    for backend in args.backends.split(","):
+        run(backend, script, args.local_model)
+
+
+if __name__ == "__main__":
+    main()
