@@ -161,3 +161,24 @@ def test_subtitles_are_well_formed() -> None:
     vtt = render_srt.vtt(lines)
     assert vtt.startswith("WEBVTT\n") and "00:00:01.500 --> 00:00:04.250\nYou: Hello &lt;there&gt; -&gt; you" in vtt
     assert len(re.findall("-->", vtt)) == 2
+
+
+def test_two_decisions_of_the_same_shape_stay_two() -> None:
+    same_shape = ["Nous repoussons l'entrepôt de données de deux semaines.",
+                  "Nous repoussons la migration de la base de données de deux semaines."]
+    assert merge_texts(same_shape) == same_shape
+    assert merge_texts(["We keep the fifteenth as the launch date.", "We keep the fifteenth as launch date!"]) == [
+        "We keep the fifteenth as the launch date."]
+
+
+def test_a_status_report_is_not_a_decision() -> None:
+    segments = [seg(1, "Others", "The audit is about forty percent done and we spent twelve thousand euros."),
+                seg(6, "You", "Okay, we approve the extra budget for the audit.")]
+    raw = LlmWindow.model_validate({
+        "summary": "The audit is forty percent done and the extra budget is approved.",
+        "decisions": ["The audit is forty percent done, twelve thousand euros spent.",
+                      "The extra budget for the audit is approved."]})
+    mini, notes = ground(raw, segments, "en", 0, 60)
+    assert mini.decisions == ["The extra budget for the audit is approved."]
+    assert mini.key_points == ["The audit is forty percent done, twelve thousand euros spent."]
+    assert any("not a decision" in n for n in notes)

@@ -57,4 +57,4 @@ def pick_session(key: str | None, spool: str | None, running_first: bool = True)
     return sessions[-1]
 
 
-SpoolOpt = typer.Option(None, "--spool", help="Spool folder (default: [session] spool in pipeline.toml).")
+SpoolOpt = typer.Option(None, "--spool", help="Spool folder (default: \\[session] spool in pipeline.toml).")

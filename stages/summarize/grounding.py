@@ -8,6 +8,8 @@ Invalid output (empty summary, wrong language) raises ValueError so it is retrie
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from stages.models import Segment
@@ -58,6 +60,20 @@ class LlmWindow(_Lenient):
 
 class LlmSynthesis(_Lenient):
     summary: str
+
+
+# Word beginnings (folded) that say something was decided, in English and French. A "decision" from the
+# model without any of them is usually a status report ("the audit is 45 % done"): it becomes a key point.
+DECISION_CUES = re.compile(
+    r"\b(?:decid|decis|agree|accord|approv|approu|valid|chose|choos|chois|pick|select|retien|reten|retenu|gard|"
+    r"keep|kept|maint|stop|arret|drop|aband|cancel|annul|postpon|repouss|report|delay|decal|adopt|switch|opt|"
+    r"commit|confirm|reject|refus|discontinu|freez|gel|replac|remplac|go with|goes with|going with|part sur|"
+    r"settl|acte|reserv|allou|allocat|priorit|launch|lanc|hire|recrut|move to|moves to|suppr|remov)"
+)
+
+
+def is_decision(text: str) -> bool:
+    return bool(DECISION_CUES.search(fold(text)))
 
 
 def check_language(text: str, language: str) -> None:
@@ -123,8 +139,11 @@ def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
         return ok
 
     decisions = _dedupe([d for d in raw.decisions if d.strip() and keep("decision", d)])
+    statuses = [d for d in decisions if not is_decision(d)]
+    notes += [f"moved to key points, not a decision: {d!r}" for d in statuses]
+    decisions = [d for d in decisions if d not in statuses]
     questions = _dedupe([q for q in raw.open_questions if q.strip() and keep("open question", q, 0.4)])
-    key_points = _dedupe([k for k in raw.key_points if k.strip()])
+    key_points = _dedupe([k for k in [*raw.key_points, *statuses] if k.strip()])
 
     items: list[ActionItem] = []
     for item in raw.action_items:

@@ -13,7 +13,7 @@ from stages.summarize import lang
 from stages.summarize.schema import ActionItem, Highlight, MiniSummary
 from stages.summarize.text import fold, similarity
 
-SAME_TEXT = 0.8
+SAME_TEXT = 0.75
 SAME_TASK = 0.6
 SAME_DECISION = 0.65  # an LLM paraphrase of a decision the rules quote
 
@@ -27,12 +27,15 @@ def _owner_rank(owner: str, generic: set[str]) -> int:
     return 0 if not folded else 1 if folded in generic else 2
 
 
-def merge_texts(items: list[str], threshold: float = SAME_TEXT) -> list[str]:
-    """Keep the first of near-identical texts (the longer wording wins, in the first one's place)."""
+def merge_texts(items: list[str], threshold: float = SAME_TEXT, symmetric: bool = True) -> list[str]:
+    """Keep the first of near-identical texts (the longer wording wins, in the first one's place).
+
+    Symmetric by default: "we postpone the audit by two weeks" and "we postpone the migration by two weeks"
+    are two decisions. One-sided for an LLM paraphrase against the sentence it paraphrases."""
     out: list[str] = []
     for item in items:
         for i, kept in enumerate(out):
-            if similarity(item, kept) >= threshold:
+            if similarity(item, kept, symmetric) >= threshold:
                 if len(item) > len(kept):
                     out[i] = item
                 break
@@ -72,7 +75,7 @@ def merge_items(items: list[ActionItem], language: str) -> list[ActionItem]:
 def merge_highlights(items: list[Highlight]) -> list[Highlight]:
     out: list[Highlight] = []
     for h in sorted(items, key=lambda h: h.time):
-        if not any(similarity(h.text, k.text) >= SAME_TEXT for k in out):
+        if not any(similarity(h.text, k.text, symmetric=True) >= SAME_TEXT for k in out):
             out.append(h)
     return out
 
@@ -95,7 +98,7 @@ def complete(mini: MiniSummary, found: MiniSummary, language: str) -> MiniSummar
     Small models miss items in dense stretches; the rules are precise where they fire, so
     their finds are added (merged, so an item both found is listed once, in the LLM's words).
     """
-    decisions = merge_texts([*mini.decisions, *found.decisions], SAME_DECISION)
+    decisions = merge_texts([*mini.decisions, *found.decisions], SAME_DECISION, symmetric=False)
     generic = _generic_owners(language)
     # an ownerless "task" that only restates a decision is the decision, listed once
     items = [a for a in merge_items([*mini.action_items, *found.action_items], language)

@@ -50,6 +50,7 @@ class Summarizer:
         self.now = now
         self.assume_complete = assume_complete
         self.complete_seen: float | None = None
+        self._cache: dict[Path, object] = {}
         self.interval_s = cfg.interval_minutes * 60.0
         self.window_s = min(cfg.window_minutes, cfg.interval_minutes) * 60.0
         for folder in (self.summaries, self.windows_dir, self.report_dir):
@@ -126,11 +127,19 @@ class Summarizer:
         return False
 
     def _load(self, path: Path, model: type[M]) -> M | None:
+        """A window, chunk or synthesis file; window and chunk files never change once written, so they are
+        read once."""
+        cached = self._cache.get(path)
+        if isinstance(cached, model):
+            return cached
         try:
-            return read_model(path, model)
+            found = read_model(path, model)
         except ValueError as exc:
             log.warning("%s is unreadable, redoing it: %s", path.name, exc)
             return None
+        if found is not None and model is not SynthesisFile:
+            self._cache[path] = found
+        return found
 
     def _window(self, w: Window, p: Plan) -> bool:
         last = p.last_chunk is not None and w == p.windows[-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -64,12 +65,19 @@ def content_words(text: str) -> list[str]:
     return [stem(w) for w in fold(text).split() if w not in _FOLDED_STOPWORDS and len(w) > 1]
 
 
-def similarity(a: str, b: str) -> float:
-    """Overlap of content stems relative to the shorter text: 1.0 when one says all the other says."""
-    sa, sb = set(content_words(a)), set(content_words(b))
+@functools.lru_cache(maxsize=65536)
+def stems(text: str) -> frozenset[str]:
+    """The set of content stems of `text` (cached: merging a long meeting compares the same texts often)."""
+    return frozenset(content_words(text))
+
+
+def similarity(a: str, b: str, symmetric: bool = False) -> float:
+    """Overlap of content stems relative to the shorter text (1.0 when one says all the other says), or with
+    `symmetric` to the longer one (1.0 only when both say the same: what "listed twice" means)."""
+    sa, sb = stems(a), stems(b)
     if not sa or not sb:
         return 1.0 if fold(a) == fold(b) else 0.0
-    return len(sa & sb) / min(len(sa), len(sb))
+    return len(sa & sb) / (max if symmetric else min)(len(sa), len(sb))
 
 
 def sentences(text: str) -> list[str]:
