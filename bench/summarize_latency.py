@@ -86,7 +86,7 @@ def run(backend: str, script: dict[str, Any], local_model: str, catch_up_with: s
             proc.kill()
             proc.wait()
             proc, log_path = start_stage(session, "summarize-end.log", "--llm", backend)
-            loaded = "model loaded" if backend == "local" else "loaded"
+            loaded = "prompt cache warmed"
             began = time.monotonic()
             while loaded not in log_path.read_text(errors="replace") and backend in ("local", "ollama"):
                 if time.monotonic() - began > 300 or proc.poll() is not None:

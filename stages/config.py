@@ -91,7 +91,7 @@ class OllamaConfig(Section):
 
 class LocalConfig(Section):
     model: str = "default"
-    n_ctx: int = Field(8192, ge=1024, le=131072)
+    n_ctx: int = Field(4096, ge=1024, le=131072)
     threads: int = Field(0, ge=0, le=256)
     gpu_layers: int = Field(0, ge=-1)
 

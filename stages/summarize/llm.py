@@ -28,7 +28,7 @@ from stages.summarize.text import estimate_tokens
 
 log = logging.getLogger("summarize")
 T = TypeVar("T")
-SYNTHESIS_TOKENS = 400
+SYNTHESIS_TOKENS = 320
 WINDOW_MIN_TOKENS = 200
 FENCE_RE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
@@ -99,6 +99,12 @@ class ChatBackend(Backend):
                             prompts.retry_message(language, error)]
                 temperature = min(1.0, temperature + 0.3)
         raise InvalidOutput(f"{task_name}: invalid output after {self.cfg.retries + 1} tries: {errors[-1]}")
+
+    def warm_prefix(self, language: str) -> None:
+        """One 1-token request made of the window prompt's fixed part: llama.cpp and Ollama keep it cached."""
+        self.chat(prompts.window_messages(language, 0, 0, []), prompts.window_schema(self.bounded_schema), 1, 0.0)
+        self.chat(prompts.synthesis_messages(language, "", []), prompts.synthesis_schema(self.bounded_schema), 1,
+                  0.0)
 
     def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
         messages = prompts.window_messages(task.language, task.start, task.end, task.segments)

@@ -52,7 +52,7 @@ def window_schema(bounded: bool = False) -> dict[str, Any]:
 
 
 def synthesis_schema(bounded: bool = False) -> dict[str, Any]:
-    return _obj({"summary": _text(1200, bounded)})
+    return _obj({"summary": _text(900, bounded)})
 
 
 SYSTEM = {
@@ -129,19 +129,16 @@ WINDOW_USER = {
     "en": "Transcript from {start} to {end}:\n{transcript}\nAnswer:",
 }
 
-SYNTHESIS_FR = """Voici {what} d'une réunion, dans l'ordre.
+# Fixed instructions first (cached by the server), the summaries to fold in last.
+SYNTHESIS_FR = """Tu tiens à jour le résumé global d'une réunion. Tu reçois le résumé de la réunion jusqu'ici \
+(s'il existe) puis les résumés des minutes suivantes, dans l'ordre. Écris en français le nouveau résumé global de \
+toute la réunion, en trois à cinq phrases : les sujets abordés, ce qui a été décidé, ce qui reste à faire. \
+Réponds par un objet JSON {"summary": "..."}."""
 
-{previous}{chunks}
-
-Écris en français le résumé global de toute la réunion jusqu'ici, en trois à six phrases : les sujets abordés, \
-ce qui a été décidé, ce qui reste à faire. Réponds par un objet JSON {{"summary": "..."}}."""
-
-SYNTHESIS_EN = """Here are {what} of a meeting, in order.
-
-{previous}{chunks}
-
-Write in {language_name} the overall summary of the whole meeting so far, in three to six sentences: the topics \
-discussed, what was decided, what remains to be done. Answer with a JSON object {{"summary": "..."}}."""
+SYNTHESIS_EN = """You keep the overall summary of a meeting up to date. You receive the summary of the meeting \
+so far (if any), then the summaries of the following minutes, in order. Write in {language_name} the new overall \
+summary of the whole meeting, in three to five sentences: the topics discussed, what was decided, what remains \
+to be done. Answer with a JSON object {{"summary": "..."}}."""
 
 RETRY = {
     "fr": ("Ta réponse n'est pas valable : {error}. Réponds de nouveau, uniquement par l'objet JSON demandé, "
@@ -179,17 +176,12 @@ def synthesis_messages(language: str, previous: str, chunks: list[tuple[float, f
     """`chunks`: (start, end, text) of each mini-summary not yet folded into `previous`."""
     fr = _family(language) == "fr"
     body = "\n\n".join(f"[{clock(s)} - {clock(e)}]\n{text}" for s, e, text in chunks)
-    if previous:
-        head = "Résumé de la réunion jusqu'ici :\n" if fr else "Summary of the meeting so far:\n"
-        then = "\n\nRésumés des minutes suivantes :\n" if fr else "\n\nSummaries of the following minutes:\n"
-        prev = head + previous + then
-        what = "le résumé en cours et les résumés suivants" if fr else "the summary so far and the next summaries"
-    else:
-        prev = ""
-        what = "les résumés successifs" if fr else "the successive summaries"
-    template = SYNTHESIS_FR if fr else SYNTHESIS_EN
-    user = template.format(what=what, previous=prev, chunks=body, language_name=lang.english_name(language))
-    return [{"role": "system", "content": system(language)}, {"role": "user", "content": user}]
+    head = ("Résumé de la réunion jusqu'ici :\n" if fr else "Summary of the meeting so far:\n") + previous + "\n\n" \
+        if previous else ""
+    then = "Résumés des minutes suivantes :\n" if fr else "Summaries of the following minutes:\n"
+    instructions = SYNTHESIS_FR if fr else SYNTHESIS_EN.format(language_name=lang.english_name(language))
+    # its own system text, sharing no prefix with the window prompt: llama.cpp then keeps it in the other slot
+    return [{"role": "system", "content": instructions}, {"role": "user", "content": head + then + body}]
 
 
 def retry_message(language: str, error: str) -> dict[str, str]:

@@ -68,6 +68,9 @@ def run_stage(session: Session, llm: str | None = None) -> int:
     chain = backends.chain(cfg.llm, cfg)
     job = Summarizer(session, cfg, chain)
     job.runner.preload()
+    language = session.manifest().language
+    if language != "auto":
+        job.runner.warm(language)
     waker = Waker(session.transcript, session.failed)
     try:
         drive(job, waker)

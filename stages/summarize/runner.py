@@ -117,6 +117,15 @@ class Runner:
             self._give_up(backend, str(exc))
             self.preload()
 
+    def warm(self, language: str) -> None:
+        """Warm the first backend's prompt cache; a failure here only costs speed."""
+        try:
+            began = self.now()
+            self.primary.warm(language)
+            log.info("%s: prompt cache warmed in %.1f s", self.primary.name, self.now() - began)
+        except (BackendDown, BackendError) as exc:
+            log.info("could not warm %s: %s", self.primary.name, exc)
+
     def close(self) -> None:
         for backend in self.chain:
             backend.close()

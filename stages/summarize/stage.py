@@ -28,7 +28,7 @@ from stages.summarize.transcript import TranscriptView
 
 log = logging.getLogger("summarize")
 M = TypeVar("M", WindowFile, ChunkFile, SynthesisFile)
-SYNTHESIS_BUDGET_TOKENS = 3000  # mini-summary text folded into the overall summary per call
+SYNTHESIS_BUDGET_TOKENS = 2500  # mini-summary text folded into the overall summary per call
 
 
 def window_key(w: Window) -> str:

@@ -136,7 +136,8 @@ def stray_processes(session: Session) -> list[str]:
 
 def chaos_run(audio: Path, spool: Path, name: str, log: Path, kills: int, seed: int, batches: int,
               gap_s: tuple[float, float] = (0.2, 2.0), language: str = "en", timeout: float = 1800,
-              cover: bool = False, say: Any = None, extra: tuple[str, ...] = ()) -> ChaosRun:
+              cover: bool = False, capture_after: int = 1, say: Any = None,
+              extra: tuple[str, ...] = ()) -> ChaosRun:
     """Run `up` on `audio` and kill -9 a random live process `kills` times, resuming the supervisor when it dies.
 
     Kill moments are random in progress, not only in time: each kill waits for a random
@@ -144,9 +145,13 @@ def chaos_run(audio: Path, spool: Path, name: str, log: Path, kills: int, seed: 
     the clean run) and a random gap after the previous kill. Timed kills alone starve the
     run: a supervisor killed every few seconds restarts the transcriber before its model
     has loaded, so every kill would land before the first window and prove little.
-    `cover`: the first kill hits capture as soon as it has committed a batch (a fast file
-    source is captured in about a second, so random moments rarely find it), and later
-    kills prefer targets not hit yet, so that a short run still kills each process once.
+    `cover`: the first kill hits capture as soon as it has committed `capture_after` batches
+    (a fast file source is captured in about a second, so random moments rarely find it),
+    and later kills prefer targets not hit yet, so that a short run kills each process once.
+    With `capture_after` >= 1 the transcript may legitimately differ from the clean run's:
+    a transcriber that starts while the restarted capture is still writing picks shorter
+    windows (stages/transcribe/stage.py `_advance`: `limit = min(run.end, start + max_window_s)`
+    depends on the audio that has arrived). 0 kills capture before its first batch.
     """
     rng = random.Random(seed)
     thresholds = sorted(rng.uniform(0, 0.9 * batches) for _ in range(kills))
@@ -187,7 +192,8 @@ def chaos_run(audio: Path, spool: Path, name: str, log: Path, kills: int, seed: 
             if due and len(session.transcribed_batches()) >= thresholds[len(result.kills)]:
                 targets = live_targets(session, sup)
                 if cover and not result.kills:
-                    targets = {k: v for k, v in targets.items() if k == "capture" and session.audio_batches()}
+                    targets = {k: v for k, v in targets.items()
+                               if k == "capture" and len(session.audio_batches()) >= capture_after}
                 elif cover:
                     fresh = {k: v for k, v in targets.items() if k not in {x.target for x in result.kills}}
                     targets = fresh or targets

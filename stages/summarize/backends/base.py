@@ -84,5 +84,8 @@ class Backend(ABC):
     def synthesize(self, task: SynthesisTask) -> str:
         """The overall summary, from mini-summaries only."""
 
+    def warm(self, language: str) -> None:  # noqa: B027 (optional hook)
+        """Read the fixed start of the prompts once, so servers that cache it answer the first window fast."""
+
     def close(self) -> None:  # noqa: B027 (optional hook)
         """Free the model or connections."""

@@ -19,6 +19,7 @@ from stages.summarize.backends.base import BackendError, PromptTooLong
 from stages.summarize.llm import ChatBackend, messages_tokens
 
 log = logging.getLogger("summarize")
+SLOTS = 2
 
 
 class LocalBackend(ChatBackend):
@@ -58,8 +59,10 @@ class LocalBackend(ChatBackend):
             raise BackendError(str(exc)) from exc
         params = xlc.CommonParams()
         params.model.path = str(path)
-        params.n_ctx = self.cfg.local.n_ctx
-        params.n_parallel = 1
+        # two slots, each of n_ctx: window prompts and overall-summary prompts each keep their own cached
+        # prefix instead of evicting each other (llama.cpp routes a request to the slot it shares most with)
+        params.n_ctx = self.cfg.local.n_ctx * SLOTS
+        params.n_parallel = SLOTS
         params.n_gpu_layers = self.cfg.local.gpu_layers
         if self.cfg.local.threads:
             params.cpuparams.n_threads = self.cfg.local.threads
@@ -76,6 +79,9 @@ class LocalBackend(ChatBackend):
             raise BackendError(f"could not load {path}: {exc}") from exc
         self.model_file = str(path)
         log.info("local model loaded: %s (n_ctx %d)", path.name, self.cfg.local.n_ctx)
+
+    def warm(self, language: str) -> None:
+        self.warm_prefix(language)
 
     def chat(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
              temperature: float) -> str:
@@ -98,7 +104,7 @@ class LocalBackend(ChatBackend):
         self.stats.prompt_tokens = int(usage.get("prompt_tokens") or self.stats.prompt_tokens)
         self.stats.output_tokens = int(usage.get("completion_tokens") or 0)
         choice = result["choices"][0]
-        if choice.get("finish_reason") == "length":
+        if choice.get("finish_reason") == "length" and max_tokens > 1:
             log.warning("local: the answer was cut at %d tokens ([summarize] max_output_tokens)", max_tokens)
         return str(choice["message"].get("content") or "")
 

@@ -109,6 +109,9 @@ class OllamaBackend(ChatBackend):
         wanted = math.ceil(needed * self.ctx_factor / CTX_STEP) * CTX_STEP
         return max(self.ocfg.num_ctx_min, min(self.ocfg.num_ctx_max, wanted))
 
+    def warm(self, language: str) -> None:
+        self.warm_prefix(language)
+
     def chat(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
              temperature: float) -> str:
         for _ in range(3):
