@@ -72,7 +72,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Session, str, di
 
 
 def test_file_source_runs_three_processes_to_a_report(demo_run: tuple[Session, str, dict[str, int]]) -> None:
-    session, out, seen = demo_run
+    session, _, seen = demo_run
     assert "reunion-demo" in session.name
     assert set(seen) >= {"capture", "transcribe", "summarize"}
     assert len(set(seen.values())) == len(seen)  # separate OS processes

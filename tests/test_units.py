@@ -96,3 +96,18 @@ def test_atomic_write_leaves_no_temp_and_is_private(tmp_path: Path) -> None:
 def test_slug() -> None:
     assert slugify("Réunion Projet X") == "reunion-projet-x"
     assert slugify("***") == "meeting"
+
+
+def test_custom_vocabulary_reaches_the_decoder_and_the_summary_prompt(tmp_path: Path) -> None:
+    from stages.summarize import prompts
+    from stages.summarize.stage import Summarizer
+    from tests.spoolkit import make_session
+
+    session = make_session(tmp_path / "s", language="fr", transcribe={"vocabulary": ["Atlas", "Chloé"]})
+    cfg = config.validate(session.manifest().config)
+    assert cfg.transcribe.vocabulary == ["Atlas", "Chloé"]  # the Engine gives them to Whisper as hot words
+    job = Summarizer(session, cfg.summarize, [])
+    assert job.vocabulary == ("Atlas", "Chloé")
+    seg = Segment(start=1.0, end=2.0, channel="system", speaker="Participants", text="Bonjour")
+    user = prompts.window_messages("fr", 0.0, 60.0, [seg], job.vocabulary)[-1]["content"]
+    assert "Atlas, Chloé" in user and "Bonjour" in user

@@ -107,7 +107,7 @@ class ChatBackend(Backend):
                   0.0)
 
     def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
-        messages = prompts.window_messages(task.language, task.start, task.end, task.segments)
+        messages = prompts.window_messages(task.language, task.start, task.end, task.segments, task.vocabulary)
         # an answer longer than its transcript is a model looping: do not wait for it
         budget = min(self.cfg.max_output_tokens, WINDOW_MIN_TOKENS + 2 * estimate_tokens(messages[-1]["content"]))
 

@@ -10,6 +10,7 @@ all accept.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from stages.models import Segment
@@ -162,12 +163,16 @@ def system(language: str) -> str:
     return SYSTEM["en"].replace("in English", f"in {lang.english_name(language)}")
 
 
-def window_messages(language: str, start: float, end: float, segments: list[Segment]) -> list[dict[str, str]]:
+def window_messages(language: str, start: float, end: float, segments: list[Segment],
+                    vocabulary: Sequence[str] = ()) -> list[dict[str, str]]:
     me, others = lang.speakers(language)
     family = _family(language)
     instructions = (WINDOW_FR if family == "fr" else WINDOW_EN).format(
         me=me, others=others, language_name=lang.english_name(language), **LIMITS)
     user = WINDOW_USER[family].format(start=clock(start), end=clock(end), transcript=transcript_lines(segments))
+    if vocabulary:  # after the transcript, so the cached fixed prefix stays the same
+        user += ("\n\nNoms et termes de cette réunion (à écrire ainsi) : " if family == "fr"
+                 else "\n\nNames and terms of this meeting (spell them this way): ") + ", ".join(vocabulary)
     return [{"role": "system", "content": system(language) + "\n\n" + instructions},
             {"role": "user", "content": user}]
 

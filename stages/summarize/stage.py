@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from stages import atomic
+from stages import atomic, config
 from stages.config import SummarizeConfig
 from stages.models import SessionManifest
 from stages.spool import Session, make_private_dir, now_iso, read_model
@@ -42,6 +42,7 @@ class Summarizer:
         self.session = session
         self.cfg = cfg
         self.manifest: SessionManifest = session.manifest()
+        self.vocabulary = tuple(config.validate(self.manifest.config).transcribe.vocabulary)
         self.summaries = summaries or session.summaries
         self.report_dir = report_dir or session.report
         self.windows_dir = self.summaries / "windows"
@@ -152,7 +153,7 @@ class Summarizer:
             atomic.write_json(self.window_path(w), doc)
             log.info("%s: nothing said", tag)
             return True
-        task = WindowTask(language, w.start, w.end, segments)
+        task = WindowTask(language, w.start, w.end, segments, self.vocabulary)
         began = self.now()
         outcome = self.runner.run(lambda b: b.summarize(task), self.may_wait)
         if outcome is None:

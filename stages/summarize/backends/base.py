@@ -36,6 +36,7 @@ class WindowTask:
     start: float
     end: float
     segments: list[Segment]
+    vocabulary: tuple[str, ...] = ()  # names and jargon from [transcribe] vocabulary, spelled as the user wants
 
 
 @dataclass
