@@ -151,6 +151,10 @@ class PipelineConfig(Section):
 
 
 def user_config_path() -> Path:
+    """The user's own settings file; MEETING_ASSISTANT_CONFIG_DIR moves the folder (tests, portable installs)."""
+    override = os.environ.get("MEETING_ASSISTANT_CONFIG_DIR")
+    if override:
+        return Path(override) / "pipeline.toml"
     if os.name == "nt":
         base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
     else:

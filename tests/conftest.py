@@ -22,8 +22,8 @@ def _no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Te
     """
     monkeypatch.setenv("MEETING_ASSISTANT_NO_USER_CONFIG", "1")
     profile = str(tmp_path_factory.getbasetemp() / "user-config")
-    monkeypatch.setenv("XDG_CONFIG_HOME", profile)
-    monkeypatch.setenv("APPDATA", profile)
+    # not XDG_CONFIG_HOME: PulseAudio keeps its cookie there, and capture tests need the real server
+    monkeypatch.setenv("MEETING_ASSISTANT_CONFIG_DIR", profile)
 
 
 def run_cli(*args: str, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

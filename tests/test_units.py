@@ -111,3 +111,17 @@ def test_custom_vocabulary_reaches_the_decoder_and_the_summary_prompt(tmp_path: 
     seg = Segment(start=1.0, end=2.0, channel="system", speaker="Participants", text="Bonjour")
     user = prompts.window_messages("fr", 0.0, 60.0, [seg], job.vocabulary)[-1]["content"]
     assert "Atlas, Chloé" in user and "Bonjour" in user
+
+
+def test_user_config_file_is_honoured_below_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEETING_ASSISTANT_NO_USER_CONFIG", raising=False)
+    monkeypatch.delenv("MEETING_ASSISTANT_CONFIG_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("APPDATA", str(tmp_path))
+    user = config.user_config_path()
+    user.parent.mkdir(parents=True)
+    user.write_text('[session]\nlanguage = "en"\n[transcribe]\nmodel = "tiny.en"\n', encoding="utf-8")
+    cfg = config.load()
+    assert cfg.session.language == "en" and cfg.transcribe.model == "tiny.en"
+    cfg = config.load(overrides={"transcribe": {"model": "base"}})
+    assert cfg.transcribe.model == "base" and cfg.session.language == "en"

@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 def _loop(session: Session, cfg: TranscribeConfig, manifest: SessionManifest, engine: Engine, no_wait: bool) -> int:
     log = logging.getLogger("transcribe")
     job = Transcription(session, cfg, list(manifest.sources), engine.transcribe,
-                        lambda: engine.language or manifest.language, cfg.model)
+                        lambda: engine.language or manifest.language, cfg.model,
+                        live=not manifest.source.startswith("file:"))
     waker = Waker(session.audio, session.transcript)
     try:
         while True:

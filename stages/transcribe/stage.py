@@ -38,9 +38,13 @@ class Transcription:
     """Advances each channel's cursor window by window and writes the batches that became final."""
 
     def __init__(self, session: Session, cfg: TranscribeConfig, channels: list[Channel],
-                 transcribe: TranscribeFn, language: Callable[[], str], model_name: str) -> None:
+                 transcribe: TranscribeFn, language: Callable[[], str], model_name: str, live: bool = True) -> None:
         self.session = session
         self.cfg = cfg
+        # Live, a call starts once `min_window_s` waits, to keep the lag bounded. An imported file
+        # has no lag to keep: every call waits for a full window, so the windows, and the text, depend
+        # on the audio alone, never on how fast capture went (a rerun or a restart gives the same text).
+        self.min_window = cfg.min_window_s if live else cfg.max_window_s
         self.channels = channels
         self.transcribe = transcribe
         self.language = language
@@ -104,7 +108,7 @@ class Transcription:
         start = max(cur.cursor, run.start)
         closed = run is not runs[-1] or ended
         todo = run.end - start
-        if todo < EPS or (todo < self.cfg.min_window_s and not closed):
+        if todo < EPS or (todo < self.min_window and not closed):
             return False
         limit = min(run.end, start + self.cfg.max_window_s)
         final_piece = closed and limit >= run.end - EPS

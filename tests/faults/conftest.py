@@ -69,7 +69,7 @@ def clean_demo(tmp_path_factory: pytest.TempPathFactory) -> Observed:
     """`up` on the demo meeting with no fault; (the session, what it printed, what the watcher saw)."""
     base = tmp_path_factory.mktemp("clean-demo")
     spool, log = base / "spool", base / "up.log"
-    env = cli_env({**PLANTED, "XDG_CONFIG_HOME": str(base / "profile")})
+    env = cli_env({**PLANTED, "MEETING_ASSISTANT_CONFIG_DIR": str(base / "profile" / "meeting-assistant")})
     t0 = time.monotonic()
     with log.open("wb") as out:
         proc = start_cli(up_args(DEMO_EN, spool, "Clean demo"), out, env)

@@ -185,7 +185,7 @@ def up_once(audio: Path, spool: Path, profile: Path, language: str, *extra: str)
     log = spool.with_suffix(".log")
     with log.open("wb") as out:
         proc = start_cli(up_args(audio, spool, "notice", language, *extra), out,
-                         cli_env({"XDG_CONFIG_HOME": str(profile), "APPDATA": str(profile)}))
+                         cli_env({"MEETING_ASSISTANT_CONFIG_DIR": str(profile / "meeting-assistant")}))
         assert proc.wait(timeout=300) == 0, log.read_text(encoding="utf-8")
     return " ".join(log.read_text(encoding="utf-8").split())
 
@@ -211,8 +211,7 @@ def test_first_run_notice_once_in_the_meeting_language_and_can_be_turned_off(tmp
 def test_english_notice_for_other_languages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from stages import notice
 
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    monkeypatch.setenv("APPDATA", str(tmp_path))
+    monkeypatch.setenv("MEETING_ASSISTANT_CONFIG_DIR", str(tmp_path / "meeting-assistant"))
     assert notice.first_run_notice("de", enabled=True) == TEXT["en"]
     assert notice.first_run_notice("de", enabled=True) is None
     assert "participants" in TEXT["en"] and "participants" in TEXT["fr"]
