@@ -56,7 +56,7 @@ def watch(root: subprocess.Popen[bytes], seen: Observed, stop: threading.Event) 
             procs = []
         for proc in procs:
             try:
-                seen.processes.setdefault(proc.pid, " ".join(proc.cmdline()))
+                seen.processes[proc.pid] = " ".join(proc.cmdline())  # latest: a child is the parent until exec
                 for sock in listening_sockets(proc):
                     seen.listening.append(f"{seen.processes[proc.pid]}: {sock}")
             except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
