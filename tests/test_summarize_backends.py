@@ -166,7 +166,7 @@ def test_openai_compatible_backend_against_a_real_llama_cpp_server(llama_server:
     assert llama_server.startswith("http://127.0.0.1:")
     monkeypatch.setenv("MA_TEST_LLAMA_KEY", "llama-test-key")
     cfg = cfg_with(openai={"base_url": llama_server + "/v1", "model": "qwen-small", "api_key_env": "MA_TEST_LLAMA_KEY",
-                           "schema_limits": True}, max_output_tokens=400)
+                           "schema_limits": True}, max_output_tokens=1200, temperature=0.0)
     backend = OpenAIBackend(cfg)
     assert backend.probe() is None
     mini, _notes = backend.summarize(WindowTask("en", 0, 120, segments_of(script("en"))))

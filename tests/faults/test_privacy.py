@@ -139,8 +139,10 @@ def test_transcript_and_names_are_escaped_in_the_html_report_with_a_csp(clean_de
 
 def test_the_product_opens_no_listening_socket(clean_demo: Observed) -> None:
     commands = " ".join(clean_demo.processes.values())
-    for stage in ("stages.capture", "stages.transcribe", "stages.summarize"):
-        assert stage in commands  # the watcher did see every process while it ran
+    # the watcher did see the stages that live through the session (an imported file's capture
+    # is done within a second and can finish between two samples)
+    for stage in ("stages.transcribe", "stages.summarize"):
+        assert stage in commands
     assert clean_demo.listening == []
 
 
