@@ -22,7 +22,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-echo "==> pip install -e .[models,llm-small,dev]"
+echo "==> pip install -e .[models,llm-small,dev,bench]"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[models,llm-small,dev]"
+.venv/bin/python -m pip install -q -e ".[models,llm-small,dev,bench]"
 echo "==> ready: .venv/bin/python supervisor.py --help"

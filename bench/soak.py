@@ -1,0 +1,201 @@
+"""Soak benchmark: a long generated meeting through the real processes, memory and lag watched.
+
+    python -m bench.soak                        # 2-hour French meeting, file source, offline summaries
+    python -m bench.soak --minutes 10           # the CI-sized run
+    python -m bench.soak --live                 # paced in real time through the PulseAudio null sink
+    python -m bench.soak --lang en --llm local  # English, summaries by the in-product LLM
+
+Samples the RSS of the supervisor and of every stage every few seconds, records the
+lag of every batch, times the report after the last transcript file, compares the
+pipeline with one whole-file faster-whisper call (RTF and WER), and writes the
+figures and PNG plots to bench/results/ and a section of BENCHMARKS.md.
+Needs ../shared/tools/meetingsynth.py (espeak-ng, sox); `pip install -e .[bench]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from bench.common import ROOT, batch_lags, machine, pipeline_text, synth_meeting, wer
+from bench.soak_report import Sample, publish
+from stages.spool import Session
+
+ROLES = {"stages.capture": "capture", "stages.transcribe": "transcribe", "stages.summarize": "summarize",
+         "parec": "parec"}
+
+
+@dataclass
+class Watch:
+    """RSS of every process of the run, with how far the meeting had got, every `period` seconds."""
+
+    root_pid: int
+    spool: Path
+    period: float
+    samples: list[Sample] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        t0 = time.monotonic()
+        while not self.stop.is_set():
+            captured, transcribed = self._progress()
+            for role, rss in self._rss().items():
+                self.samples.append(Sample(time.monotonic() - t0, role, rss, captured, transcribed))
+            self.stop.wait(self.period)
+
+    def _rss(self) -> dict[str, float]:
+        try:
+            root = psutil.Process(self.root_pid)
+            found = {"supervisor": root.memory_info().rss / 2**20}
+            for child in root.children(recursive=True):
+                cmd = " ".join(child.cmdline())
+                role = next((r for key, r in ROLES.items() if key in cmd), None)
+                if role:
+                    found[role] = found.get(role, 0.0) + child.memory_info().rss / 2**20
+            return found
+        except psutil.Error:
+            return {}
+
+    def _progress(self) -> tuple[float, float]:
+        """Minutes of audio captured and transcribed so far (10 s batches)."""
+        sessions = [p for p in self.spool.iterdir() if p.is_dir()] if self.spool.is_dir() else []
+        if not sessions:
+            return 0.0, 0.0
+        session = Session(sessions[0])
+        return len(session.audio_batches()) / 6, len(session.transcribed_batches()) / 6
+
+
+def up_command(spool: Path, name: str, source: str, args: argparse.Namespace) -> list[str]:
+    return [sys.executable, str(ROOT / "supervisor.py"), "up", "--name", name, "--source", source, "--spool",
+            str(spool), "--language", args.lang, "--model", args.model, "--llm", args.llm]
+
+
+def run_file(audio: Path, spool: Path, args: argparse.Namespace, env: dict[str, str]) -> tuple[Watch, float]:
+    t0 = time.monotonic()
+    proc = subprocess.Popen(up_command(spool, audio.stem, f"file:{audio}", args), env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    watch = _watch(proc.pid, spool, args.sample_s)
+    code = proc.wait()
+    elapsed = time.monotonic() - t0
+    watch.stop.set()
+    if code != 0:
+        sys.exit(f"supervisor up exited {code}: see the logs under {spool}")
+    return watch, elapsed
+
+
+def run_live(audio: Path, spool: Path, args: argparse.Namespace, env: dict[str, str]) -> tuple[Watch, float]:
+    """Play the meeting into the null sink while `up --source system` records its monitor."""
+    from tests.pulse import ensure_null_sink
+
+    sink = ensure_null_sink()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(up_command(spool, audio.stem, "system", args), env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    watch = _watch(proc.pid, spool, args.sample_s)
+    deadline = time.monotonic() + 120
+    while not any(p.read_text(encoding="utf-8", errors="replace").count("device")
+                  for p in spool.glob("*/logs/capture.log")):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            sys.exit("capture did not open the PulseAudio monitor")
+        time.sleep(0.5)
+    time.sleep(2.0)
+    subprocess.run(["paplay", "--device", sink, str(audio)], check=True)
+    time.sleep(1.0)
+    subprocess.run([sys.executable, str(ROOT / "supervisor.py"), "down", "--spool", str(spool)], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    code = proc.wait()
+    elapsed = time.monotonic() - t0
+    watch.stop.set()
+    if code != 0:
+        sys.exit(f"supervisor up exited {code}: see the logs under {spool}")
+    return watch, elapsed
+
+
+def _watch(pid: int, spool: Path, period: float) -> Watch:
+    watch = Watch(pid, spool, period)
+    threading.Thread(target=watch.run, daemon=True).start()
+    return watch
+
+
+def final_latency(session: Path) -> float:
+    """Seconds from the last transcript file to report/END.json (the report's last file)."""
+    last = max(p.stat().st_mtime for p in (session / "transcript").glob("*.json"))
+    return (session / "report" / "END.json").stat().st_mtime - last
+
+
+def whisper_footprint(model: str) -> float:
+    """MiB a process gains by loading the Whisper model (the transcriber's unavoidable part)."""
+    code = ("import psutil, faster_whisper; from stages.transcribe.models import resolve; "
+            "p = psutil.Process(); a = p.memory_info().rss; "
+            f"m = faster_whisper.WhisperModel(resolve({model!r}), device='cpu', compute_type='int8'); "
+            "print((p.memory_info().rss - a) / 2**20)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def whole_file(audio: Path, args: argparse.Namespace) -> tuple[str, float]:
+    """One faster-whisper call over the whole file, the way its README does it."""
+    from faster_whisper import WhisperModel
+
+    from stages.transcribe.models import resolve
+
+    model = WhisperModel(resolve(args.model), device="cpu", compute_type="int8")
+    t0 = time.monotonic()
+    segments, _ = model.transcribe(str(audio), language=args.lang, beam_size=5, vad_filter=True)
+    text = " ".join(s.text for s in segments)
+    return text, time.monotonic() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=120)
+    parser.add_argument("--lang", default="fr")
+    parser.add_argument("--model", default="base")
+    parser.add_argument("--llm", default="offline")
+    parser.add_argument("--live", action="store_true", help="paced in real time through the PulseAudio null sink")
+    parser.add_argument("--sample-s", type=float, help="RSS sampling period (default 1 s, live 5 s)")
+    parser.add_argument("--skip-whole-file", action="store_true")
+    parser.add_argument("--keep", type=Path, help="keep the spool here instead of a temporary folder")
+    args = parser.parse_args()
+    args.sample_s = args.sample_s or (5.0 if args.live else 1.0)
+
+    audio, ref_path = synth_meeting(args.lang, args.minutes)
+    with wave.open(str(audio)) as w:
+        duration = w.getnframes() / w.getframerate()
+    mode = "live" if args.live else "file"
+    print(f"machine: {machine()}")
+    print(f"meeting: {audio.name}, {duration / 60:.1f} min {args.lang}; model {args.model} int8 CPU; "
+          f"summaries {args.llm}; {mode}")
+    env = dict(os.environ, MEETING_ASSISTANT_NO_USER_CONFIG="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        spool = args.keep or Path(tmp) / "spool"
+        spool.mkdir(parents=True, exist_ok=True)
+        watch, elapsed = (run_live if args.live else run_file)(audio, spool, args, env)
+        (session,) = [p for p in spool.iterdir() if p.is_dir()]
+        reference = ref_path.read_text(encoding="utf-8")
+        result = {
+            "command": "python -m bench.soak " + " ".join(sys.argv[1:]),
+            "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "lang": args.lang,
+            "model": args.model, "llm": args.llm, "mode": mode, "meeting_min": duration / 60,
+            "elapsed_s": elapsed, "pipeline_wer": wer(reference, pipeline_text(session), args.lang),
+            "lags": batch_lags(session), "final_latency_s": final_latency(session),
+            "whisper_footprint_mib": whisper_footprint(args.model),
+        }
+    if not args.skip_whole_file:
+        text, seconds = whole_file(audio, args)
+        result |= {"whole_rtf": seconds / duration, "whole_wer": wer(reference, text, args.lang)}
+    publish(result, watch.samples, f"{args.lang}-{args.minutes:g}min-{mode}-{args.llm}")
+
+
+if __name__ == "__main__":
+    main()
