@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -160,6 +161,20 @@ def user_config_path() -> Path:
     else:
         base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "meeting-assistant" / "pipeline.toml"
+
+
+def user_cache_dir() -> Path:
+    """Per-user cache for models: %LOCALAPPDATA%, ~/Library/Caches (macOS) or XDG; MEETING_ASSISTANT_CACHE moves it."""
+    override = os.environ.get("MEETING_ASSISTANT_CACHE")
+    if override:
+        return Path(override)
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "meeting-assistant"
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

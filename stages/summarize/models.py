@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stages import atomic
+from stages.config import user_cache_dir
 
 log = logging.getLogger("summarize")
 CHUNK = 8 * 1024 * 1024
@@ -69,20 +70,9 @@ class ModelMissing(RuntimeError):
 
 
 def cache_dir() -> Path:
-    """Per-user cache: %LOCALAPPDATA% on Windows, ~/Library/Caches on macOS, XDG elsewhere.
-
-    `MEETING_ASSISTANT_MODELS` overrides it (tests, shared machines).
-    """
+    """Where the LLM weights are assembled: the user cache's `models` (`MEETING_ASSISTANT_MODELS` overrides)."""
     override = os.environ.get("MEETING_ASSISTANT_MODELS")
-    if override:
-        return Path(override)
-    if os.name == "nt":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "meeting-assistant" / "models"
+    return Path(override) if override else user_cache_dir() / "models"
 
 
 def model_path(spec: ModelSpec) -> Path:

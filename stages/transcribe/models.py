@@ -15,22 +15,13 @@ import shutil
 from pathlib import Path
 
 from stages import atomic
+from stages.config import user_cache_dir
 
 MODEL_FILES = ("model.bin", "config.json")
 
 
 class ModelError(RuntimeError):
     """The model cannot be found or loaded; the message says what to do."""
-
-
-def cache_dir() -> Path:
-    """Per-user cache: %LOCALAPPDATA%\\meeting-assistant on Windows, ~/.cache/meeting-assistant elsewhere."""
-    override = os.environ.get("MEETING_ASSISTANT_CACHE")
-    if override:
-        return Path(override)
-    if os.name == "nt":
-        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "meeting-assistant"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "meeting-assistant"
 
 
 def _package_dir(name: str) -> Path | None:
@@ -53,7 +44,7 @@ def _base() -> Path | None:
     pieces = [part1 / "data" / "model.bin.part1", part2 / "data" / "model.bin.part2"]
     if not all(p.is_file() for p in pieces):
         return None
-    target = cache_dir() / "models" / "whisper-base"
+    target = user_cache_dir() / "models" / "whisper-base"
     expected = sum(p.stat().st_size for p in pieces)
     model_bin = target / "model.bin"
     if model_bin.is_file() and model_bin.stat().st_size == expected:
