@@ -73,6 +73,7 @@ class TranscribeConfig(Section):
     min_window_s: float = Field(20.0, ge=5.0, le=60.0)
     max_window_s: float = Field(30.0, ge=5.0, le=60.0)
     pause_ms: int = Field(300, ge=100, le=2000)
+    prompt_tokens: int = Field(223, ge=0, le=223)  # Whisper keeps at most 223 tokens of previous text
     no_speech_threshold: float = Field(0.6, ge=0.0, le=1.0)
     log_prob_threshold: float = Field(-1.0, le=0.0)
     vocabulary: list[str] = Field(default_factory=list)

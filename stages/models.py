@@ -67,11 +67,15 @@ class ChannelCursor(SpoolModel):
     """Where transcription of one channel stands: audio before `cursor` is final.
 
     `carry` holds final segments that start after the batch this file describes;
-    they go into a later batch file. Kept here so a restart loses nothing.
+    they go into a later batch file. `context` is the Whisper tokens (timestamps
+    included) of the last final text before `cursor`: the next call's prompt, as
+    whole-file decoding conditions on the previous text. Both are kept here so a
+    restart loses nothing and decodes exactly as the first run did.
     """
 
     cursor: float
     carry: list[Segment] = Field(default_factory=list)
+    context: list[int] = Field(default_factory=list)
 
 
 class TranscriptBatch(SpoolModel):

@@ -34,6 +34,16 @@ def speaker_of(channel: Channel, language: str) -> str:
     return SPEAKERS.get(language, DEFAULT_SPEAKERS)[channel]
 
 
+def next_context(context: list[int], pieces: list[Piece], keep: int) -> list[int]:
+    """The prompt for the next call: the last `keep` tokens of final text, reset after a shaky decode."""
+    if not keep:
+        return []
+    out = list(context)
+    for piece in pieces:
+        out = [] if piece.resets else out + list(piece.tokens)
+    return out[-keep:]
+
+
 class Transcription:
     """Advances each channel's cursor window by window and writes the batches that became final."""
 
@@ -119,10 +129,12 @@ class Transcription:
             return True
         cut_at = None if final_piece else choose_cut(spans, limit - start, self.cfg.min_window_s / 2)
         cut = start + cut_at if cut_at is not None else limit
-        pieces = self.transcribe(audio[: round((cut - start) * RATE)], start)
+        prompt = cur.context[-self.cfg.prompt_tokens:] if self.cfg.prompt_tokens else None
+        pieces = self.transcribe(audio[: round((cut - start) * RATE)], start, prompt)
         new_cursor = cut
         if not final_piece and cut_at is None and len(pieces) > 1 and pieces[-1].start > start + 1.0:
             new_cursor = pieces.pop().start  # no pause in 30 s: redo the last, maybe cut, segment
+        cur.context = next_context(cur.context, pieces, self.cfg.prompt_tokens)
         language = self.language()
         cur.carry.extend(Segment(start=round(p.start, 2), end=round(p.end, 2), channel=channel,
                                  speaker=speaker_of(channel, language), text=p.text, confidence=p.confidence)
