@@ -143,6 +143,17 @@ def whisper_footprint(model: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def local_llm_footprint() -> float | None:
+    """MiB a process gains by loading the `local` LLM and answering once; None when it is not installed."""
+    code = ("import psutil; from stages.config import PipelineConfig; from stages.summarize.backends import create; "
+            "p = psutil.Process(); a = p.memory_info().rss; b = create('local', PipelineConfig().summarize); "
+            "assert b.probe() is None, b.probe(); b.prepare(); "
+            "b.chat([{'role': 'user', 'content': 'Say OK.'}], {'type': 'object'}, 8, 0.1); "
+            "print((p.memory_info().rss - a) / 2**20)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+
+
 def whole_file(audio: Path, args: argparse.Namespace) -> tuple[str, float]:
     """One faster-whisper call over the whole file, the way its README does it."""
     from faster_whisper import WhisperModel
@@ -189,7 +200,7 @@ def main() -> None:
             "model": args.model, "llm": args.llm, "mode": mode, "meeting_min": duration / 60,
             "elapsed_s": elapsed, "pipeline_wer": wer(reference, pipeline_text(session), args.lang),
             "lags": batch_lags(session), "final_latency_s": final_latency(session),
-            "whisper_footprint_mib": whisper_footprint(args.model),
+            "whisper_footprint_mib": whisper_footprint(args.model), "local_llm_mib": local_llm_footprint(),
         }
     if not args.skip_whole_file:
         text, seconds = whole_file(audio, args)

@@ -117,6 +117,8 @@ def render(r: dict[str, Any], checks: list[tuple[str, str, bool]], pngs: list[st
         "| process | RSS at minute 10 (MiB) | RSS at the end | peak | end vs minute 10 |",
         "|---|---:|---:|---:|---:|", *rows, "",
         f"- Whisper model footprint (RSS gained by loading it): {r['whisper_footprint_mib']:.0f} MiB",
+        "- `local` LLM footprint (RSS a process gains loading the 1.5B GGUF and answering once): "
+        + (f"{r['local_llm_mib']:.0f} MiB" if r.get("local_llm_mib") else "not measured (model not installed)"),
         f"- Report on disk {r['final_latency_s']:.2f} s after the last transcript file",
         f"- File to finished report: {r['elapsed_s'] / 60:.1f} min for {r['meeting_min']:.1f} min of audio "
         f"({r['elapsed_s'] / (60 * r['meeting_min']):.3f} x real time); pipeline WER {r['pipeline_wer']:.1%}",
