@@ -80,11 +80,17 @@ def up_command(spool: Path, name: str, source: str, args: argparse.Namespace) ->
             str(spool), "--language", args.lang, "--model", args.model, "--llm", args.llm]
 
 
-def run_file(audio: Path, spool: Path, args: argparse.Namespace, env: dict[str, str]) -> tuple[Watch, float]:
+def run(audio: Path, spool: Path, args: argparse.Namespace, env: dict[str, str]) -> tuple[Watch, float]:
+    """`up` on the file (or, live, on the system sound while the file plays); (samples, seconds to report)."""
+    source = "system" if args.live else f"file:{audio}"
+    sink = ensure_sink() if args.live else ""
     t0 = time.monotonic()
-    proc = subprocess.Popen(up_command(spool, audio.stem, f"file:{audio}", args), env=env,
+    proc = subprocess.Popen(up_command(spool, audio.stem, source, args), env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    watch = _watch(proc.pid, spool, args.sample_s)
+    watch = Watch(proc.pid, spool, args.sample_s)
+    threading.Thread(target=watch.run, daemon=True).start()
+    if args.live:
+        play(audio, sink, spool, proc, env)
     code = proc.wait()
     elapsed = time.monotonic() - t0
     watch.stop.set()
@@ -93,17 +99,16 @@ def run_file(audio: Path, spool: Path, args: argparse.Namespace, env: dict[str, 
     return watch, elapsed
 
 
-def run_live(audio: Path, spool: Path, args: argparse.Namespace, env: dict[str, str]) -> tuple[Watch, float]:
-    """Play the meeting into the null sink while `up --source system` records its monitor."""
+def ensure_sink() -> str:
     from tests.pulse import ensure_null_sink
 
-    sink = ensure_null_sink()
-    t0 = time.monotonic()
-    proc = subprocess.Popen(up_command(spool, audio.stem, "system", args), env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    watch = _watch(proc.pid, spool, args.sample_s)
+    return ensure_null_sink()
+
+
+def play(audio: Path, sink: str, spool: Path, proc: subprocess.Popen[bytes], env: dict[str, str]) -> None:
+    """Play the meeting into the null sink once capture listens to its monitor, then `down`."""
     deadline = time.monotonic() + 120
-    while not any(p.read_text(encoding="utf-8", errors="replace").count("device")
+    while not any("device" in p.read_text(encoding="utf-8", errors="replace")
                   for p in spool.glob("*/logs/capture.log")):
         if time.monotonic() > deadline or proc.poll() is not None:
             sys.exit("capture did not open the PulseAudio monitor")
@@ -113,18 +118,6 @@ def run_live(audio: Path, spool: Path, args: argparse.Namespace, env: dict[str, 
     time.sleep(1.0)
     subprocess.run([sys.executable, str(ROOT / "supervisor.py"), "down", "--spool", str(spool)], env=env,
                    check=True, stdout=subprocess.DEVNULL)
-    code = proc.wait()
-    elapsed = time.monotonic() - t0
-    watch.stop.set()
-    if code != 0:
-        sys.exit(f"supervisor up exited {code}: see the logs under {spool}")
-    return watch, elapsed
-
-
-def _watch(pid: int, spool: Path, period: float) -> Watch:
-    watch = Watch(pid, spool, period)
-    threading.Thread(target=watch.run, daemon=True).start()
-    return watch
 
 
 def final_latency(session: Path) -> float:
@@ -191,7 +184,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spool = args.keep or Path(tmp) / "spool"
         spool.mkdir(parents=True, exist_ok=True)
-        watch, elapsed = (run_live if args.live else run_file)(audio, spool, args, env)
+        watch, elapsed = run(audio, spool, args, env)
         (session,) = [p for p in spool.iterdir() if p.is_dir()]
         reference = ref_path.read_text(encoding="utf-8")
         result = {
