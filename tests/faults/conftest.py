@@ -56,9 +56,11 @@ def watch(root: subprocess.Popen[bytes], seen: Observed, stop: threading.Event) 
             procs = []
         for proc in procs:
             try:
-                seen.processes[proc.pid] = " ".join(proc.cmdline())  # latest: a child is the parent until exec
+                command = " ".join(proc.cmdline())  # latest: a child is the parent until exec...
+                if command:  # ...and a zombie's is empty
+                    seen.processes[proc.pid] = command
                 for sock in listening_sockets(proc):
-                    seen.listening.append(f"{seen.processes[proc.pid]}: {sock}")
+                    seen.listening.append(f"{command or proc.pid}: {sock}")
             except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                 continue
         stop.wait(0.05)
