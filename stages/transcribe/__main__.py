@@ -35,23 +35,27 @@ def main(argv: list[str] | None = None) -> int:
     session = Session(args.session)
     try:
         manifest = session.manifest()
-        cfg = config.validate(manifest.config, f"{session.manifest_path} (config)").transcribe
+        settings = config.validate(manifest.config, f"{session.manifest_path} (config)")
+        cfg = settings.transcribe
         if args.model:
             cfg.model = args.model
         with SessionLock(session, "transcribe"):
             atomic.remove_stale_temps(session.transcript)  # only safe while we hold the lock
             engine = Engine(cfg, manifest.language)
-            return _loop(session, cfg, manifest, engine, args.no_wait)
+            # a file paced like a live meeting is transcribed like one (lag kept short)
+            live = not manifest.source.startswith("file:") or settings.capture.realtime
+            return _loop(session, cfg, manifest, engine, args.no_wait, live)
     except (FileNotFoundError, ValueError, ModelError, SessionBusy) as exc:
         log.error("%s", exc)
         return 2
 
 
-def _loop(session: Session, cfg: TranscribeConfig, manifest: SessionManifest, engine: Engine, no_wait: bool) -> int:
+def _loop(session: Session, cfg: TranscribeConfig, manifest: SessionManifest, engine: Engine, no_wait: bool,
+          live: bool) -> int:
     log = logging.getLogger("transcribe")
     job = Transcription(session, cfg, list(manifest.sources), engine.transcribe,
                         lambda: engine.language or manifest.language, cfg.model,
-                        live=not manifest.source.startswith("file:"))
+                        live=live)
     waker = Waker(session.audio, session.transcript)
     try:
         while True:
