@@ -3,6 +3,7 @@
     python bench/seams.py                  # 20-minute English meeting, as fast as possible
     python bench/seams.py --realtime       # paced like a live meeting: the lag figures that matter
     python bench/seams.py --minutes 5 --lang fr
+    python bench/seams.py --seed 2          # another generated meeting
 
 Prints WER and real-time factor of each way, and the lag of every batch.
 Needs ../shared/tools/meetingsynth.py (espeak-ng, sox) to make the meeting.
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20)
     parser.add_argument("--lang", default="en")
     parser.add_argument("--model", default="base")
+    parser.add_argument("--seed", type=int, default=1, help="which generated meeting (meetingsynth --seed)")
     parser.add_argument("--realtime", action="store_true", help="pace the file like a live meeting")
     parser.add_argument("--skip-naive", action="store_true")
     args = parser.parse_args()
@@ -52,7 +54,7 @@ def main() -> None:
 
     from stages.transcribe.models import resolve
 
-    audio, ref_path = synth_meeting(args.lang, args.minutes)
+    audio, ref_path = synth_meeting(args.lang, args.minutes, args.seed)
     reference = ref_path.read_text(encoding="utf-8")
     with wave.open(str(audio)) as w:
         duration = w.getnframes() / w.getframerate()

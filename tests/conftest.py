@@ -33,7 +33,17 @@ def run_cli(*args: str, timeout: float = 600, cwd: Path | None = None) -> subpro
                           timeout=timeout, cwd=cwd or ROOT, env=env, stdin=subprocess.DEVNULL)
 
 
-def run_stage(stage: str, session: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def _stage(stage: str, session: Path, *args: str) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ, MEETING_ASSISTANT_NO_USER_CONFIG="1", PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", f"stages.{stage}", str(session), *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT, env=env)
+    return [sys.executable, "-m", f"stages.{stage}", str(session), *args], env
+
+
+def run_stage(stage: str, session: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    command, env = _stage(stage, session, *args)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+
+
+def start_stage(stage: str, session: Path, *args: str) -> subprocess.Popen[bytes]:
+    """The stage as a background process (output discarded), to kill or wait for."""
+    command, env = _stage(stage, session, *args)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +65,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []
+        self.times: list[float] = []  # time.monotonic() of each request, in the same order
 
     def bodies(self, path: str) -> list[Any]:
         return [body for _, p, _, body in self.requests if p == path]
@@ -73,8 +75,8 @@ Route = Callable[[str, str, dict[str, str], Any], tuple[int, Any]]
 
 
 @contextmanager
-def stub_server(route: Route) -> Iterator[tuple[str, Recorder]]:
-    """A JSON HTTP server on 127.0.0.1 (a free port) answering `route(method, path, headers, body)`."""
+def stub_server(route: Route, port: int = 0) -> Iterator[tuple[str, Recorder]]:
+    """A JSON HTTP server on 127.0.0.1 (`port`, or a free one) answering `route(method, path, headers, body)`."""
     recorder = Recorder()
 
     class Handler(BaseHTTPRequestHandler):
@@ -84,6 +86,7 @@ def stub_server(route: Route) -> Iterator[tuple[str, Recorder]]:
             body = json.loads(raw) if raw else None
             headers = {k.lower(): v for k, v in self.headers.items()}
             recorder.requests.append((method, self.path, headers, body))
+            recorder.times.append(time.monotonic())
             status, answer = route(method, self.path, headers, body)
             data = json.dumps(answer).encode()
             self.send_response(status)
@@ -101,7 +104,9 @@ def stub_server(route: Route) -> Iterator[tuple[str, Recorder]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ThreadingHTTPServer.allow_reuse_address = True
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -118,3 +123,45 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+Answer = Callable[[dict[str, Any]], tuple[str, int]]  # a chat request's body -> (reply text, prompt tokens used)
+
+
+class OllamaStub:
+    """A route following Ollama's documented `/api/tags` and non-streaming `/api/chat`.
+
+    No Ollama server can be installed on this machine (nor in CI): the tests that need one
+    run this on 127.0.0.1. `answer` writes the reply (default: `window` or `synthesis` by the
+    requested schema); `delay_s` makes every chat that slow (a server slower than the timeout).
+    """
+
+    def __init__(self, models: list[str], window: dict[str, Any], synthesis: dict[str, Any],
+                 answer: Answer | None = None) -> None:
+        self.models = models
+        self.window, self.synthesis = window, synthesis
+        self.answer = answer or self.valid
+        self.delay_s = 0.0
+
+    def valid(self, body: dict[str, Any]) -> tuple[str, int]:
+        props = (body.get("format") or {}).get("properties", {})
+        reply = self.window if "action_items" in props else self.synthesis
+        return json.dumps(reply), sum(len(m["content"]) for m in body["messages"]) // 4
+
+    def __call__(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
+        if method == "GET" and path == "/api/tags":
+            return 200, {"models": [{"name": m, "model": m, "modified_at": "2026-11-01T10:00:00Z", "size": 1,
+                                     "digest": "0" * 64, "details": {"format": "gguf"}} for m in self.models]}
+        if method != "POST" or path != "/api/chat":
+            return 404, {"error": "not found"}
+        if body["model"] not in self.models:
+            return 404, {"error": f"model '{body['model']}' not found"}
+        base = {"model": body["model"], "created_at": "2026-11-23T10:00:00Z", "done": True}
+        if not body.get("messages"):
+            return 200, {**base, "message": {"role": "assistant", "content": ""}, "done_reason": "load"}
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        content, prompt_tokens = self.answer(body)
+        return 200, {**base, "message": {"role": "assistant", "content": content}, "done_reason": "stop",
+                     "prompt_eval_count": prompt_tokens, "eval_count": 120, "total_duration": 1,
+                     "load_duration": 1, "prompt_eval_duration": 1, "eval_duration": 1}

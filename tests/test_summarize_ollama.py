@@ -9,9 +9,7 @@ set from the prompt's size, `keep_alive`, and the preload at start.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from stages.summarize import backends
 from stages.summarize.backends.ollama import OllamaBackend
@@ -19,7 +17,7 @@ from stages.summarize.llm import messages_tokens
 from stages.summarize.run import drive, settings
 from stages.summarize.schema import FinalReport
 from stages.summarize.stage import Summarizer
-from tests.summarize_support import free_port, session_of, stub_server
+from tests.summarize_support import OllamaStub, free_port, session_of, stub_server
 
 MODEL = "qwen2.5:3b"
 WINDOW_ANSWER = {"action_items": [{"owner": "Marc", "task": "comparer les offres des deux prestataires",
@@ -31,25 +29,8 @@ WINDOW_ANSWER = {"action_items": [{"owner": "Marc", "task": "comparer les offres
 SYNTHESIS_ANSWER = {"summary": "La réunion a porté sur la boutique en ligne et le paiement."}
 
 
-def ollama_route(models: list[str]) -> Any:
-    def route(method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
-        if method == "GET" and path == "/api/tags":
-            return 200, {"models": [{"name": m, "model": m, "modified_at": "2026-11-01T10:00:00Z", "size": 1,
-                                     "digest": "0" * 64, "details": {"format": "gguf"}} for m in models]}
-        if method == "POST" and path == "/api/chat":
-            if body["model"] not in models:
-                return 404, {"error": f"model '{body['model']}' not found"}
-            base = {"model": body["model"], "created_at": "2026-11-23T10:00:00Z", "done": True}
-            if not body.get("messages"):
-                return 200, {**base, "message": {"role": "assistant", "content": ""}, "done_reason": "load"}
-            props = (body.get("format") or {}).get("properties", {})
-            answer = WINDOW_ANSWER if "action_items" in props else SYNTHESIS_ANSWER
-            prompt = sum(len(m["content"]) for m in body["messages"]) // 4
-            return 200, {**base, "message": {"role": "assistant", "content": json.dumps(answer)},
-                         "done_reason": "stop", "prompt_eval_count": prompt, "eval_count": 120,
-                         "total_duration": 1, "load_duration": 1, "prompt_eval_duration": 1, "eval_duration": 1}
-        return 404, {"error": "not found"}
-    return route
+def ollama_route(models: list[str]) -> OllamaStub:
+    return OllamaStub(models, WINDOW_ANSWER, SYNTHESIS_ANSWER)
 
 
 def test_auto_picks_ollama_and_sends_schema_num_ctx_and_keep_alive(tmp_path: Path) -> None:

@@ -101,6 +101,9 @@ class Runner:
                     i += 1
                 continue
             if i == self.pos:
+                if self.down_since is not None:  # it is back: say how long the summaries waited for it
+                    notes.append(f"{backend.describe()} did not answer for {self.now() - self.down_since:.0f} s; "
+                                 "the summaries waited for it and caught up")
                 self.delay, self.retry_at, self.down_since = 0.0, 0.0, None
             return Outcome(value, backend, notes)
         raise RuntimeError("no backend left (the offline backend should never fail)")
