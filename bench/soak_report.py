@@ -114,6 +114,8 @@ def render(r: dict[str, Any], checks: list[tuple[str, str, bool]], pngs: list[st
     lines = [
         f"### {r['meeting_min']:.1f}-minute meeting ({r['lang']}), {r['mode']} source, summaries `{r['llm']}`",
         "", f"`{r['command']}` — {r['date']}; {r['machine']}; Whisper {r['model']} int8 CPU.", "",
+        *([f"Ran at nice {r['nice']}, below other work on the same cores: its times are upper bounds, not "
+           "this machine's best; memory figures are unaffected.", ""] if r.get("nice") else []),
         "| process | RSS at minute 10 (MiB) | RSS at the end | peak | end vs minute 10 |",
         "|---|---:|---:|---:|---:|", *rows, "",
         f"- Whisper model footprint (RSS gained by loading it): {r['whisper_footprint_mib']:.0f} MiB",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +21,7 @@ from stages.summarize.merge import merge_items, merge_texts
 from stages.summarize.schema import ActionItem, FinalReport, TranscriptLine
 from stages.summarize.scripted import batches_of, segments_of
 from stages.summarize.text import clock, parse_clock, similarity
+from tests.conftest import ROOT
 from tests.summarize_support import script
 
 
@@ -182,3 +186,15 @@ def test_a_status_report_is_not_a_decision() -> None:
     assert mini.decisions == ["The extra budget for the audit is approved."]
     assert mini.key_points == ["The audit is forty percent done, twelve thousand euros spent."]
     assert any("not a decision" in n for n in notes)
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no scheduler autogroups on this system")
+def test_the_summarizer_yields_the_cpu_to_transcription_even_in_its_own_autogroup() -> None:
+    """A stage the supervisor starts is a session of its own: its nice alone would rank it only in its group."""
+    code = ("from stages.summarize.run import lower_priority; import os; lower_priority(); "
+            "print(os.nice(0), open('/proc/self/autogroup').read().split()[-1])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                         start_new_session=True).stdout.split()
+    assert out == ["5", "5"]
+    by_hand = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert by_hand.stdout.split()[1] == Path("/proc/self/autogroup").read_text().split()[-1]  # terminal's: kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from stages.watch import Waker
 
 log = logging.getLogger("summarize")
 POLL_S = 1.0
+AUTOGROUP_NICE = 5
 
 
 def settings(session: Session, llm: str | None) -> SummarizeConfig:
@@ -31,7 +33,13 @@ def settings(session: Session, llm: str | None) -> SummarizeConfig:
 
 
 def lower_priority() -> None:
-    """Let transcription have the CPU first: the LLM is the one that can wait."""
+    """Let transcription have the CPU first: the LLM is the one that can wait.
+
+    On Linux each stage the supervisor starts is its own session, hence its own
+    scheduler autogroup, and a process's nice value only ranks it inside its group:
+    the group's nice is lowered too, else the LLM still gets as much CPU as the
+    transcriber. Run by hand from a terminal, the group is the terminal's: left alone.
+    """
     try:
         import psutil
 
@@ -42,6 +50,11 @@ def lower_priority() -> None:
             proc.nice(min(19, proc.nice() + 5))
     except Exception as exc:  # not allowed here: run at normal priority
         log.debug("could not lower priority: %s", exc)
+    if sys.platform == "linux" and os.getsid(0) == os.getpid():  # a group of its own: the supervisor started it
+        try:
+            Path("/proc/self/autogroup").write_text(f"{AUTOGROUP_NICE}\n", encoding="ascii")
+        except OSError as exc:
+            log.debug("could not lower the autogroup's priority: %s", exc)
 
 
 def drive(job: Summarizer, waker: Waker | None = None) -> None:
