@@ -2,8 +2,10 @@
 
 The model is loaded once per process and kept; the JSON schema is enforced by
 llama.cpp's grammar sampler, and the shared prompt prefix is cached between
-calls. xllamacpp also opens llama.cpp's HTTP server on a loopback port: it is
-locked with a random API key so no other local program can use it.
+calls. Requests go to the server in-process, but xllamacpp always opens
+llama.cpp's HTTP listener too: on Linux and macOS it is a unix socket in a
+private temporary folder, so nothing listens on the network; on Windows it is a
+127.0.0.1 port, locked with a random API key so no other local program can use it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
+import tempfile
 from typing import Any
 
 from stages.config import SummarizeConfig
@@ -30,6 +34,7 @@ class LocalBackend(ChatBackend):
         super().__init__(cfg)
         self.server: Any = None
         self.model_file = ""
+        self.socket_dir: str | None = None
 
     def describe(self) -> str:
         spec = models.MODELS.get(self.cfg.local.model or "default")
@@ -67,7 +72,7 @@ class LocalBackend(ChatBackend):
         if self.cfg.local.threads:
             params.cpuparams.n_threads = self.cfg.local.threads
             params.cpuparams_batch.n_threads = self.cfg.local.threads
-        params.hostnames = ["127.0.0.1"]
+        params.hostnames = [self._listen_address()]
         params.api_keys = [secrets.token_urlsafe(24)]
         params.endpoint_slots = False
         params.endpoint_props = False
@@ -79,6 +84,13 @@ class LocalBackend(ChatBackend):
             raise BackendError(f"could not load {path}: {exc}") from exc
         self.model_file = str(path)
         log.info("local model loaded: %s (n_ctx %d)", path.name, self.cfg.local.n_ctx)
+
+    def _listen_address(self) -> str:
+        """Where llama.cpp's HTTP listener goes: a unix socket (a path ending in .sock) where there are some."""
+        if os.name == "nt":
+            return "127.0.0.1"
+        self.socket_dir = tempfile.mkdtemp(prefix="meeting-assistant-llm-")  # 0700
+        return os.path.join(self.socket_dir, "llama.sock")
 
     def warm(self, language: str) -> None:
         self.warm_prefix(language)
@@ -110,3 +122,6 @@ class LocalBackend(ChatBackend):
 
     def close(self) -> None:
         self.server = None
+        if self.socket_dir:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+            self.socket_dir = None
