@@ -104,7 +104,6 @@ def stub_server(route: Route, port: int = 0) -> Iterator[tuple[str, Recorder]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    ThreadingHTTPServer.allow_reuse_address = True
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -18,7 +18,7 @@ from stages.watch import Waker
 
 log = logging.getLogger("summarize")
 POLL_S = 1.0
-AUTOGROUP_NICE = 5
+NICE_DROP = 5  # how much lower than normal the summarizer runs (process and, on Linux, its group)
 
 
 def settings(session: Session, llm: str | None) -> SummarizeConfig:
@@ -47,12 +47,12 @@ def lower_priority() -> None:
         if os.name == "nt":
             proc.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
         else:
-            proc.nice(min(19, proc.nice() + 5))
+            proc.nice(min(19, proc.nice() + NICE_DROP))
     except Exception as exc:  # not allowed here: run at normal priority
         log.debug("could not lower priority: %s", exc)
     if sys.platform == "linux" and os.getsid(0) == os.getpid():  # a group of its own: the supervisor started it
         try:
-            Path("/proc/self/autogroup").write_text(f"{AUTOGROUP_NICE}\n", encoding="ascii")
+            Path("/proc/self/autogroup").write_text(f"{NICE_DROP}\n", encoding="ascii")
         except OSError as exc:
             log.debug("could not lower the autogroup's priority: %s", exc)
 

@@ -161,8 +161,9 @@ def test_a_server_slower_than_the_timeout_is_retried_with_backoff_then_replaced(
     with stub_server(slow, port) as (_url, seen):
         done = run_stage("summarize", session.path, timeout=180)
     assert done.returncode == 0, done.stderr
+    asked = chats(seen)
     tries = [t for (_m, path, _h, body), t in zip(seen.requests, seen.times, strict=True)
-             if path == "/api/chat" and body in chats(seen)]
+             if path == "/api/chat" and body in asked]
     gaps = [b - a for a, b in itertools.pairwise(tries)]
     assert len(tries) >= 3 and gaps[-1] > gaps[0] + 1.0  # the delay between tries grows...
     assert all(b > a - 0.5 for a, b in itertools.pairwise(gaps))  # ...and never shrinks (timing jitter aside)
