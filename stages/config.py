@@ -14,7 +14,7 @@ import re
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -64,6 +64,9 @@ class CaptureConfig(Section):
     mic_device: str = ""
 
 
+Temperature = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class TranscribeConfig(Section):
     model: str = "base"
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -76,6 +79,8 @@ class TranscribeConfig(Section):
     prompt_tokens: int = Field(223, ge=0, le=223)  # Whisper keeps at most 223 tokens of previous text
     no_speech_threshold: float = Field(0.6, ge=0.0, le=1.0)
     log_prob_threshold: float = Field(-1.0, le=0.0)
+    temperatures: list[Temperature] = Field([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], min_length=1)
+    live_temperatures: list[Temperature] = Field([0.0], min_length=1)
     vocabulary: list[str] = Field(default_factory=list)
 
 
@@ -200,11 +205,15 @@ def explain(exc: ValidationError, data: dict[str, Any], origin: str) -> ConfigEr
     """One line per problem: `origin: [section] key = value: what is allowed`."""
     lines = []
     for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
         value: Any = data
-        for part in loc:
-            value = value.get(part) if isinstance(value, dict) else None
-        where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else loc[0] if loc else "?"
+        for part in err["loc"]:
+            if isinstance(value, dict):
+                value = value.get(part)
+            else:
+                value = value[part] if isinstance(value, list) and isinstance(part, int) else None
+        loc = [str(p) for p in err["loc"]]
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"][1:]).lstrip(".")
+        where = f"[{loc[0]}] {key}" if len(loc) > 1 else loc[0] if loc else "?"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see README.md, Configuration)"

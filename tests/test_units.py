@@ -67,6 +67,17 @@ def test_bad_config_names_the_key_the_value_and_what_is_allowed(tmp_path: Path) 
     assert "[session] source = 'speakers'" in text and "system, mic, system+mic, file:PATH" in text
 
 
+def test_temperature_lists_are_checked_and_live_decodes_once(tmp_path: Path) -> None:
+    assert config.load(None, use_user_file=False).transcribe.live_temperatures == [0.0]
+    bad = tmp_path / "hot.toml"
+    bad.write_text("[transcribe]\nlive_temperatures = [0.0, 1.5]\ntemperatures = []\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        config.load(bad, use_user_file=False)
+    text = str(err.value)
+    assert "[transcribe] live_temperatures[1] = 1.5: Input should be less than or equal to 1" in text, text
+    assert "[transcribe] temperatures = []: List should have at least 1 item" in text, text
+
+
 def test_unknown_key_and_broken_toml_are_reported(tmp_path: Path) -> None:
     typo = tmp_path / "typo.toml"
     typo.write_text("[capture]\nbatch_secs = 5\n", encoding="utf-8")

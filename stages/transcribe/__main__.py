@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg.model = args.model
         with SessionLock(session, "transcribe"):
             atomic.remove_stale_temps(session.transcript)  # only safe while we hold the lock
-            engine = Engine(cfg, manifest.language)
             # a file paced like a live meeting is transcribed like one (lag kept short)
             live = not manifest.source.startswith("file:") or settings.capture.realtime
+            engine = Engine(cfg, manifest.language, live)
             return _loop(session, cfg, manifest, engine, args.no_wait, live)
     except (FileNotFoundError, ValueError, ModelError, SessionBusy) as exc:
         log.error("%s", exc)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from stages import atomic
@@ -72,6 +73,20 @@ def with_pauses(pause_s: float) -> tuple[np.ndarray, list[tuple[float, float]]]:
     return np.concatenate(parts), pauses
 
 
+def wait_until_idle(pid: int, quiet_s: float = 0.6, timeout_s: float = 120.0) -> None:
+    """Wait until the process has used (almost) no CPU for `quiet_s`: it has done what the audio allows."""
+    proc = psutil.Process(pid)
+    deadline = time.monotonic() + timeout_s
+    used, quiet_since = sum(proc.cpu_times()[:2]), time.monotonic()
+    while time.monotonic() - quiet_since < quiet_s:
+        assert time.monotonic() < deadline, "the transcriber never went idle"
+        time.sleep(0.1)
+        now = sum(proc.cpu_times()[:2])
+        if now - used > 0.02:
+            quiet_since = time.monotonic()
+        used = now
+
+
 def test_long_pauses_neither_grow_the_lag_nor_break_the_seams(clean_demo: Observed, tmp_path: Path) -> None:
     audio, pauses = with_pauses(45.0)
     session = make_session(tmp_path / "20260101-1500-pauses", sources=["system"], language="en")
@@ -95,11 +110,10 @@ def test_long_pauses_neither_grow_the_lag_nor_break_the_seams(clean_demo: Observ
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     step = 10 * RATE
-    pace_s = 1.5  # a 10 s batch every 1.5 s: almost seven times real time
     count = (len(audio) + step - 1) // step
     for i in range(count):
         write_batches(session, None, audio[i * step:(i + 1) * step], first_index=i + 1, start=i * 10.0, end=False)
-        time.sleep(pace_s)
+        wait_until_idle(stage.pid)  # the lag then counts the batches the windowing needs, whatever the CPU speed
     atomic.write_json(session.audio_end_path, AudioEnd(last_batch=count, reason="test", ended_at=now_iso()))
     assert stage.wait(timeout=300) == 0, (tmp_path / "transcribe.log").read_text(encoding="utf-8")
     done.set()
@@ -112,7 +126,7 @@ def test_long_pauses_neither_grow_the_lag_nor_break_the_seams(clean_demo: Observ
     assert len(in_pause) >= 6 and len(speech_lag) >= 12
     # a transcript file appears within a few batches, through pauses as through speech, and no worse after them
     assert max(pause_lag) <= max(speech_lag), (lag, sorted(in_pause))
-    assert max(lag.values()) <= 4, lag
+    assert max(lag.values()) <= 3, lag
     after = [lag[i] for i in lag if i not in in_pause and i * 10.0 > pauses[-1][1] and i < count - 1]
     before = [lag[i] for i in lag if i not in in_pause and i * 10.0 < pauses[0][0]]
     assert max(after) <= max(before) + 1, lag
