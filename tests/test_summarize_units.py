@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from stages import config
-from stages.models import Segment
+from stages import atomic, config
+from stages.models import Segment, TranscriptBatch
+from stages.spool import now_iso
 from stages.summarize import prompts, render_md, render_srt
 from stages.summarize.chunker import chunk_windows, plan
 from stages.summarize.extract import extract
@@ -21,7 +22,9 @@ from stages.summarize.merge import merge_items, merge_texts
 from stages.summarize.schema import ActionItem, FinalReport, TranscriptLine
 from stages.summarize.scripted import batches_of, segments_of
 from stages.summarize.text import clock, parse_clock, similarity
+from stages.summarize.transcript import TranscriptView
 from tests.conftest import ROOT
+from tests.spoolkit import make_session
 from tests.summarize_support import script
 
 
@@ -202,3 +205,21 @@ def test_the_summarizer_yields_the_cpu_to_transcription_even_in_its_own_autogrou
     by_hand = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     ours = Path("/proc/self/autogroup").read_text().strip()
     assert by_hand.stdout.splitlines()[1] == ours  # the terminal's group (or none, in the root group): kept
+
+
+def test_a_transcript_file_written_again_after_being_unreadable_is_read(tmp_path: Path) -> None:
+    """The transcriber moves a broken file to failed/ and writes the batch anew: the summarizer must see it."""
+    session = make_session(tmp_path / "20260101-0900-torn")
+    doc = TranscriptBatch(batch=1, start=0.0, end=10.0, state={}, model="base", language="en",
+                          transcribed_at=now_iso(), segments=[Segment(start=1.0, end=3.0, channel="system",
+                                                                      speaker="Others", text="Hello there.")])
+    path = session.transcript_path(1)
+    path.write_text(doc.model_dump_json()[:40], encoding="utf-8")  # torn by hand
+    view = TranscriptView(session)
+    view.refresh()
+    assert view.segments() == []
+    assert not view.refresh()  # the same broken file is not parsed (nor warned about) again
+    session.quarantine(path, "transcribe", "transcript file unreadable", 0.0, 10.0)
+    atomic.write_json(path, doc)
+    assert view.refresh()
+    assert [s.text for s in view.segments()] == ["Hello there."] and view.gaps() == []

@@ -24,7 +24,7 @@ class TranscriptView:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.batches: dict[int, TranscriptBatch] = {}
-        self._bad: set[int] = set()
+        self._bad: dict[int, tuple[int, int, int]] = {}  # unreadable files, by what they were on disk
         self._segments: list[Segment] | None = None
         self.covered_until = 0.0
         self.complete = False
@@ -33,14 +33,24 @@ class TranscriptView:
         """Read new transcript files; True when something changed."""
         changed = False
         for index in self.session.transcribed_batches():
-            if index in self.batches or index in self._bad:
+            if index in self.batches:
+                continue
+            path = self.session.transcript_path(index)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            # the transcriber moves a broken file to failed/ and writes the batch again: a new file, read it
+            identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            if self._bad.get(index) == identity:
                 continue
             try:
-                doc = read_model(self.session.transcript_path(index), TranscriptBatch)
+                doc = read_model(path, TranscriptBatch)
             except ValueError as exc:  # atomic writes make this rare: the transcriber quarantines it
                 log.warning("transcript %06d unreadable, waiting for the transcriber: %s", index, exc)
-                self._bad.add(index)
+                self._bad[index] = identity
                 continue
+            self._bad.pop(index, None)
             if doc is not None:
                 self.batches[index] = doc
                 self._segments = None

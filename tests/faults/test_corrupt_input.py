@@ -163,9 +163,6 @@ def test_a_hand_broken_transcript_is_quarantined_and_redone(torn_transcript: tup
     assert "failed/000008.json: transcript file unreadable" in " ".join(status.stdout.split())
 
 
-@pytest.mark.xfail(strict=True, reason="summarizer bug: TranscriptView.refresh() puts a transcript file that "
-                   "fails to parse into _bad for good, so the file the transcriber rebuilds is never read again: "
-                   "its segments are missing from the report, which also lists a false gap")
 def test_the_report_has_the_redone_batch_and_no_gap(torn_transcript: tuple[Session, str],
                                                      clean_demo: Observed) -> None:
     session, _ = torn_transcript
