@@ -201,23 +201,30 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
+def _lookup(data: Any, loc: tuple[int | str, ...]) -> Any:
+    """The value a validation error points at (a key in a table, an item in a list), or None."""
+    for part in loc:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
 def explain(exc: ValidationError, data: dict[str, Any], origin: str) -> ConfigError:
     """One line per problem: `origin: [section] key = value: what is allowed`."""
     lines = []
     for err in exc.errors():
-        value: Any = data
-        for part in err["loc"]:
-            if isinstance(value, dict):
-                value = value.get(part)
-            else:
-                value = value[part] if isinstance(value, list) and isinstance(part, int) else None
-        loc = [str(p) for p in err["loc"]]
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"][1:]).lstrip(".")
-        where = f"[{loc[0]}] {key}" if len(loc) > 1 else loc[0] if loc else "?"
+        value = _lookup(data, err["loc"])
+        section, *keys = err["loc"] or ("?",)
+        key = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys).lstrip(".")
+        where = f"[{section}] {key}" if keys else str(section)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see README.md, Configuration)"
-        if loc and SECRET_KEY.search(loc[-1]):
+        if err["loc"] and SECRET_KEY.search(str(err["loc"][-1])):
             value = "<hidden>"  # never echo what may be a credential into a terminal or a log
             msg += "; API keys are read from the environment only (see api_key_env)"
         lines.append(f"{origin}: {where} = {value!r}: {msg}")
