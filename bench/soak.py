@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--nice", type=int, default=0,
                         help="run below other work (POSIX nice); the section then says its timings are upper bounds")
     args = parser.parse_args()
-    if args.nice:
+    if args.nice and sys.platform != "win32":
         os.nice(args.nice)
     args.sample_s = args.sample_s or (5.0 if args.live else 1.0)
 

@@ -224,3 +224,21 @@ def test_a_transcript_file_written_again_after_being_unreadable_is_read(tmp_path
     atomic.write_json(path, doc)
     assert view.refresh()
     assert [s.text for s in view.segments()] == ["Hello there."] and view.gaps() == []
+
+
+def test_the_view_keeps_only_the_text_not_yet_summarized_and_the_report_reads_it_all(tmp_path: Path) -> None:
+    """Two hours of segments held in memory grew the summarizer ~10 MiB; summarized ones are let go."""
+    session = make_session(tmp_path / "20260101-0900-long")
+    for n in range(1, 4):
+        state = {"system": {"cursor": n * 10.0, "context": list(range(200))}}  # the transcriber's, not ours
+        atomic.write_json(session.transcript_path(n), TranscriptBatch(
+            batch=n, start=(n - 1) * 10.0, end=n * 10.0, state=state, model="base", language="fr",
+            transcribed_at=now_iso(), segments=[Segment(start=(n - 1) * 10.0 + 1, end=(n - 1) * 10.0 + 4,
+                                                        channel="system", speaker="Others", text=f"Phrase {n}.")]))
+    view = TranscriptView(session)
+    view.refresh()
+    view.forget_before(20.0)
+    assert [s.text for s in view.segments()] == ["Phrase 3."]
+    assert [s.text for s in view.between(0.0, 30.0)] == ["Phrase 3."]
+    assert view.end_time() == 30.0 and view.languages() == ["fr", "fr", "fr"]
+    assert [s.text for s in view.all_segments()] == ["Phrase 1.", "Phrase 2.", "Phrase 3."]

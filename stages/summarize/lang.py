@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from stages.models import TranscriptBatch
-
 NAMES = {"fr": "français", "en": "English", "de": "Deutsch", "es": "español", "it": "italiano",
          "pt": "português", "nl": "Nederlands"}
 ENGLISH_NAMES = {"fr": "French", "en": "English", "de": "German", "es": "Spanish", "it": "Italian",
@@ -53,11 +51,11 @@ def english_name(language: str) -> str:
     return ENGLISH_NAMES.get(language, language)
 
 
-def resolve(manifest_language: str, batches: list[TranscriptBatch]) -> str | None:
+def resolve(manifest_language: str, spoken: list[str]) -> str | None:
     """The session's language; with 'auto', the one the transcriber recorded most (None: not known yet)."""
     if manifest_language != "auto":
         return manifest_language
-    votes = Counter(b.language for b in batches if b.language and b.language != "auto" and b.segments)
+    votes = Counter(code for code in spoken if code and code != "auto")
     if not votes:
         return None
     return votes.most_common(1)[0][0]

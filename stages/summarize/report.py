@@ -25,7 +25,7 @@ FALLBACK_WORDS = ("failed", "given up", "did not answer", "does not answer")
 
 def transcript_lines(view: TranscriptView) -> list[TranscriptLine]:
     return [TranscriptLine(start=s.start, end=s.end, speaker=s.speaker, text=" ".join(s.text.split()))
-            for s in view.segments()]
+            for s in view.all_segments()]
 
 
 def build(manifest: SessionManifest, session_name: str, language: str, chunks: list[ChunkFile],

