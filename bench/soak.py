@@ -148,12 +148,13 @@ def local_llm_footprint() -> float | None:
 
 
 def whole_file(audio: Path, args: argparse.Namespace) -> tuple[str, float]:
-    """One faster-whisper call over the whole file, the way its README does it."""
+    """One faster-whisper call over the whole file, the way its README does it (with the pipeline's threads)."""
     from faster_whisper import WhisperModel
 
+    from stages.transcribe.engine import cpu_threads
     from stages.transcribe.models import resolve
 
-    model = WhisperModel(resolve(args.model), device="cpu", compute_type="int8")
+    model = WhisperModel(resolve(args.model), device="cpu", compute_type="int8", cpu_threads=cpu_threads(0))
     t0 = time.monotonic()
     segments, _ = model.transcribe(str(audio), language=args.lang, beam_size=5, vad_filter=True)
     text = " ".join(s.text for s in segments)
