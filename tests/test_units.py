@@ -57,6 +57,41 @@ def test_real_sentences_survive_the_gates() -> None:
     assert not filters.keep("merci merci merci merci merci merci merci merci", -0.9, 0.1, 4.0, "fr", cfg)
 
 
+@pytest.mark.parametrize("text,kept", [
+    ("Bonjour à tous, comme on s'ouvre, on s'ouvre, on s'ouvre, on s'ouvre, on s'o",
+     "Bonjour à tous, comme on s'ouvre,"),
+    ("on a fait passer 9 pouces et on a fait passer 9 pouces et on a fait passer 9 pouces et puis merci.",
+     "on a fait passer 9 pouces et puis merci."),
+    ("non non non, je ne crois pas", "non non non, je ne crois pas"),  # too short to be a loop
+    ("Oui, je peux préparer la recette du cloud.", "Oui, je peux préparer la recette du cloud."),
+])
+def test_a_repetition_loop_keeps_one_copy(text: str, kept: str) -> None:
+    assert filters.collapse_loops(text) == kept
+
+
+def test_a_confident_loop_is_kept_once_and_never_becomes_the_next_prompt() -> None:
+    from faster_whisper.transcribe import Segment, get_compression_ratio
+
+    from stages.transcribe.engine import to_piece
+    from stages.transcribe.stage import next_context
+
+    def segment(text: str, temperature: float = 0.0) -> Segment:
+        return Segment(id=1, seek=0, start=1.0, end=29.0, text=" " + text, tokens=[50365, 1, 2, 3],
+                       avg_logprob=-0.2, compression_ratio=get_compression_ratio(text), no_speech_prob=0.01,
+                       words=None, temperature=temperature)
+
+    cfg = TranscribeConfig()
+    loop = to_piece(segment("Bonjour, " + "on s'ouvre, " * 20), 100.0, 30.0, "fr", cfg)
+    assert loop is not None and loop.text == "Bonjour, on s'ouvre," and loop.resets
+    assert (loop.start, loop.end) == (101.0, 129.0)
+    said = to_piece(segment("Denis appelle le fournisseur avant jeudi."), 100.0, 30.0, "fr", cfg)
+    assert said is not None and not said.resets
+    assert next_context([7, 8], [said], 223) == [7, 8, 50365, 1, 2, 3]
+    assert next_context([7, 8], [said, loop], 223) == []
+    hot = to_piece(segment("Denis appelle le fournisseur avant jeudi.", temperature=0.8), 0.0, 30.0, "fr", cfg)
+    assert hot is not None and hot.resets
+
+
 def test_bad_config_names_the_key_the_value_and_what_is_allowed(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[transcribe]\nbeam_size = "wide"\n[session]\nsource = "speakers"\n', encoding="utf-8")

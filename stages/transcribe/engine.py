@@ -9,12 +9,16 @@ import math
 import os
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stages.config import TranscribeConfig
 from stages.transcribe import filters, models
 from stages.wavio import RATE, Audio
+
+if TYPE_CHECKING:
+    from faster_whisper.transcribe import Segment
 
 log = logging.getLogger("transcribe")
 PROMPT_RESET_TEMPERATURE = 0.5  # faster-whisper's prompt_reset_on_temperature
@@ -29,7 +33,7 @@ class Piece:
     text: str
     confidence: float
     tokens: tuple[int, ...] = ()  # what the next call may be conditioned on
-    resets: bool = False  # decoded at a high temperature: not trusted as a prompt (faster-whisper's rule)
+    resets: bool = False  # a loop, or decoded at a high temperature: not trusted as a prompt
 
 
 def pick_device(requested: str) -> str:
@@ -105,19 +109,31 @@ class Engine:
         if self.language is None:
             self.language = info.language  # pin what was detected on the first speech
             log.info("language detected: %s (p=%.2f)", info.language, info.language_probability)
-        out = []
         duration = len(audio) / RATE
-        for seg in segments:
-            text = seg.text.strip()
-            if not filters.keep(text, seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio,
-                                self.language or "", self.cfg):
-                log.info("dropped %r (logprob %.2f, no_speech %.2f)", text, seg.avg_logprob, seg.no_speech_prob)
-                continue
-            start, end = max(0.0, seg.start), min(duration, max(seg.end, seg.start))
-            out.append(Piece(offset + start, offset + end, text, round(math.exp(seg.avg_logprob), 3),
-                             tuple(seg.tokens), seg.temperature > PROMPT_RESET_TEMPERATURE))
+        out = [p for seg in segments if (p := to_piece(seg, offset, duration, self.language or "", self.cfg))]
         release_freed_memory()
         return out
+
+
+def to_piece(seg: Segment, offset: float, duration: float, language: str, cfg: TranscribeConfig) -> Piece | None:
+    """A decoded segment as kept in the transcript, or None when it is probably not what was said.
+
+    A repetition loop that passes the filters is cut back to one copy and never
+    becomes the next call's prompt: conditioned on it, Whisper repeats it again,
+    window after window (a 15-minute French import decoded at temperature 0 only
+    went from 66.8 % to 93.4 % WER that way).
+    """
+    text = seg.text.strip()
+    if not filters.keep(text, seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio, language, cfg):
+        log.info("dropped %r (logprob %.2f, no_speech %.2f)", text, seg.avg_logprob, seg.no_speech_prob)
+        return None
+    loop = filters.is_loop(seg.compression_ratio)
+    if loop:
+        text = filters.collapse_loops(text)
+        log.info("repetition loop cut to %r", text)
+    start, end = max(0.0, seg.start), min(duration, max(seg.end, seg.start))
+    return Piece(offset + start, offset + end, text, round(math.exp(seg.avg_logprob), 3),
+                 tuple(seg.tokens), loop or seg.temperature > PROMPT_RESET_TEMPERATURE)
 
 
 def limit_heap_arenas() -> None:

@@ -45,7 +45,10 @@ HALLUCINATIONS: dict[str, tuple[str, ...]] = {
 ALWAYS = ("amara org", "sous titrage st", "radio canada")
 
 LOW_CONFIDENCE_LOGPROB = -0.5
-MAX_COMPRESSION = 2.4
+MAX_COMPRESSION = 2.4  # above this gzip ratio a segment is a repetition loop (Whisper's own threshold)
+LOOP_MIN_COPIES = 3
+LOOP_MIN_WORDS = 6
+LOOP_MAX_UNIT = 12
 
 
 def normalise(text: str) -> str:
@@ -75,3 +78,52 @@ def keep(text: str, avg_logprob: float, no_speech_prob: float, compression_ratio
         return False  # a repetition loop
     unsure = avg_logprob < LOW_CONFIDENCE_LOGPROB or no_speech_prob > 0.3
     return not (unsure and is_known_hallucination(text, language))
+
+
+def is_loop(compression_ratio: float) -> bool:
+    return compression_ratio > MAX_COMPRESSION
+
+
+def collapse_loops(text: str) -> str:
+    """One copy of each phrase said three times or more in a row, and no trailing part copy.
+
+    A confident repetition loop ("on s'ouvre, on s'ouvre, ...") keeps the real words
+    before it; what the loop hid is lost either way.
+    """
+    words = text.split()
+    keys = [normalise(w) for w in words]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        unit, copies = _repeat_at(keys, i)
+        if not unit:
+            out.append(words[i])
+            i += 1
+            continue
+        out.extend(words[i:i + unit])
+        i += unit * copies
+        if _cut_copy(keys[i:], keys[i - unit:i]):
+            break  # the loop was cut off mid-copy at the end of the window
+    return " ".join(out)
+
+
+def _cut_copy(rest: list[str], phrase: list[str]) -> bool:
+    """Is `rest` the start of `phrase`, its last word maybe cut short?"""
+    if not rest or len(rest) > len(phrase):
+        return False
+    *whole, last = rest
+    return whole == phrase[:len(whole)] and phrase[len(whole)].startswith(last)
+
+
+def _repeat_at(keys: list[str], i: int) -> tuple[int, int]:
+    """(unit length, copies) of the shortest phrase repeated from `i`, or (0, 0)."""
+    for unit in range(1, LOOP_MAX_UNIT + 1):
+        phrase = keys[i:i + unit]
+        if len(phrase) < unit:
+            break
+        copies = 1
+        while keys[i + copies * unit:i + (copies + 1) * unit] == phrase:
+            copies += 1
+        if copies >= LOOP_MIN_COPIES and copies * unit >= LOOP_MIN_WORDS:
+            return unit, copies
+    return 0, 0
