@@ -79,7 +79,7 @@ class TranscribeConfig(Section):
     prompt_tokens: int = Field(223, ge=0, le=223)  # Whisper keeps at most 223 tokens of previous text
     no_speech_threshold: float = Field(0.6, ge=0.0, le=1.0)
     log_prob_threshold: float = Field(-1.0, le=0.0)
-    temperatures: list[Temperature] = Field([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], min_length=1)
+    temperatures: list[Temperature] = Field([0.0, 0.6], min_length=1)
     live_temperatures: list[Temperature] = Field([0.0], min_length=1)
     vocabulary: list[str] = Field(default_factory=list)
 
