@@ -64,7 +64,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Session, str, di
                     cmd = " ".join(psutil.Process(pid).cmdline())
                 except psutil.NoSuchProcess:
                     continue
-                assert f"stages.{name}" in cmd
+                if cmd:  # empty: it has exited and is not reaped yet
+                    assert f"stages.{name}" in cmd
         time.sleep(0.1)
     out = proc.stdout.read() if proc.stdout else ""
     assert proc.returncode == 0, out
