@@ -126,14 +126,28 @@ def final_latency(session: Path) -> float:
     return (session / "report" / "END.json").stat().st_mtime - last
 
 
-def whisper_footprint(model: str) -> float:
-    """MiB a process gains by loading the Whisper model (the transcriber's unavoidable part)."""
-    code = ("import psutil, faster_whisper; from stages.transcribe.models import resolve; "
-            "p = psutil.Process(); a = p.memory_info().rss; "
-            f"m = faster_whisper.WhisperModel(resolve({model!r}), device='cpu', compute_type='int8'); "
-            "print((p.memory_info().rss - a) / 2**20)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+def whisper_footprint(model: str, audio: Path, lang: str) -> tuple[float, float]:
+    """MiB a bare faster-whisper process gains loading the model, and at its peak decoding 30 s of `audio`.
+
+    The second is what the model needs to run at all (the encoder's attention over a whole
+    30 s window, five beams' caches): the transcriber's own overhead is its peak minus that.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "clip.wav"
+        with wave.open(str(audio)) as src, wave.open(str(clip), "wb") as dst:
+            dst.setparams(src.getparams())
+            dst.writeframes(src.readframes(30 * src.getframerate()))
+        code = ("import resource, psutil, faster_whisper; from stages.transcribe.models import resolve; "
+                f"x = faster_whisper.decode_audio({str(clip)!r}); "
+                "p = psutil.Process(); a = p.memory_info().rss; "
+                f"m = faster_whisper.WhisperModel(resolve({model!r}), device='cpu', compute_type='int8'); "
+                "loaded = p.memory_info().rss - a; "
+                f"s, _ = m.transcribe(x, language={lang!r}, beam_size=5); list(s); "
+                "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - a; "
+                "print(loaded / 2**20, peak / 2**20)")
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    loaded, peak = out.stdout.strip().splitlines()[-1].split()
+    return float(loaded), float(peak)
 
 
 def local_llm_footprint() -> float | None:
@@ -198,8 +212,9 @@ def main() -> None:
             "model": args.model, "llm": args.llm, "mode": mode, "meeting_min": duration / 60, "nice": args.nice,
             "elapsed_s": elapsed, "pipeline_wer": wer(reference, pipeline_text(session), args.lang),
             "lags": batch_lags(session), "final_latency_s": final_latency(session),
-            "whisper_footprint_mib": whisper_footprint(args.model), "local_llm_mib": local_llm_footprint(),
+            "local_llm_mib": local_llm_footprint(),
         }
+    result["whisper_footprint_mib"], result["whisper_decoding_mib"] = whisper_footprint(args.model, audio, args.lang)
     if not args.skip_whole_file:
         text, seconds = whole_file(audio, args)
         result |= {"whole_rtf": seconds / duration, "whole_wer": wer(reference, text, args.lang)}

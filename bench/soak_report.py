@@ -118,7 +118,9 @@ def render(r: dict[str, Any], checks: list[tuple[str, str, bool]], pngs: list[st
            "this machine's best; memory figures are unaffected.", ""] if r.get("nice") else []),
         "| process | RSS at minute 10 (MiB) | RSS at the end | peak | end vs minute 10 |",
         "|---|---:|---:|---:|---:|", *rows, "",
-        f"- Whisper model footprint (RSS gained by loading it): {r['whisper_footprint_mib']:.0f} MiB",
+        f"- Whisper model footprint (RSS gained by loading it): {r['whisper_footprint_mib']:.0f} MiB"
+        + (f"; a bare faster-whisper process decoding one 30 s window of this meeting peaks "
+           f"{r['whisper_decoding_mib']:.0f} MiB above its start" if "whisper_decoding_mib" in r else ""),
         "- `local` LLM footprint (RSS a process gains loading the 1.5B GGUF and answering once): "
         + (f"{r['local_llm_mib']:.0f} MiB" if r.get("local_llm_mib") else "not measured (model not installed)"),
         f"- Report on disk {r['final_latency_s']:.2f} s after the last transcript file",
