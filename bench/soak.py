@@ -35,6 +35,14 @@ ROLES = {"stages.capture": "capture", "stages.transcribe": "transcribe", "stages
          "parec": "parec"}
 
 
+def role_of(proc: psutil.Process) -> str | None:
+    try:
+        cmd = " ".join(proc.cmdline())
+    except psutil.Error:
+        return None
+    return next((r for key, r in ROLES.items() if key in cmd), None)
+
+
 @dataclass
 class Watch:
     """RSS of every process of the run, with how far the meeting had got, every `period` seconds."""
@@ -57,10 +65,11 @@ class Watch:
         try:
             root = psutil.Process(self.root_pid)
             found = {"supervisor": root.memory_info().rss / 2**20}
+            roles = {child.pid: role_of(child) for child in root.children(recursive=True)}
             for child in root.children(recursive=True):
-                cmd = " ".join(child.cmdline())
-                role = next((r for key, r in ROLES.items() if key in cmd), None)
-                if role:
+                role = roles.get(child.pid)
+                # a stage's child between fork and exec still wears its command line: not a second copy
+                if role and roles.get(child.ppid()) != role:
                     found[role] = found.get(role, 0.0) + child.memory_info().rss / 2**20
             return found
         except psutil.Error:
