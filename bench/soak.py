@@ -65,9 +65,10 @@ class Watch:
         try:
             root = psutil.Process(self.root_pid)
             found = {"supervisor": root.memory_info().rss / 2**20}
-            roles = {child.pid: role_of(child) for child in root.children(recursive=True)}
-            for child in root.children(recursive=True):
-                role = roles.get(child.pid)
+            children = root.children(recursive=True)
+            roles = {child.pid: role_of(child) for child in children}
+            for child in children:
+                role = roles[child.pid]
                 # a stage's child between fork and exec still wears its command line: not a second copy
                 if role and roles.get(child.ppid()) != role:
                     found[role] = found.get(role, 0.0) + child.memory_info().rss / 2**20

@@ -30,6 +30,14 @@ class Mark(NamedTuple):
     spoke: bool
 
 
+def spoken_segments(doc: TranscriptBatch) -> list[Segment]:
+    return [seg for seg in doc.segments if seg.text.strip()]
+
+
+def time_order(seg: Segment) -> tuple[float, str]:
+    return seg.start, seg.channel
+
+
 class TranscriptView:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -95,7 +103,7 @@ class TranscriptView:
         return covered
 
     def _add(self, index: int, doc: TranscriptBatch) -> None:
-        spoken = [seg for seg in doc.segments if seg.text.strip()]
+        spoken = spoken_segments(doc)
         self.batches[index] = Mark(doc.end, doc.language, bool(doc.segments))
         self.last_end = max([self.last_end, *(seg.end for seg in spoken)])
         self._kept += [seg for seg in spoken if seg.start >= self.horizon]
@@ -110,7 +118,7 @@ class TranscriptView:
     def segments(self) -> list[Segment]:
         """The segments not yet forgotten, in time order."""
         if not self._sorted:
-            self._kept.sort(key=lambda seg: (seg.start, seg.channel))
+            self._kept.sort(key=time_order)
             self._sorted = True
         return self._kept
 
@@ -122,8 +130,8 @@ class TranscriptView:
         found: list[Segment] = []
         for index in sorted(self.batches):
             doc = read_model(self.session.transcript_path(index), TranscriptBatch)
-            found += [seg for seg in doc.segments if seg.text.strip()] if doc else []
-        return sorted(found, key=lambda seg: (seg.start, seg.channel))
+            found += spoken_segments(doc) if doc else []
+        return sorted(found, key=time_order)
 
     def end_time(self) -> float:
         """When the meeting ended, as far as the transcript says."""

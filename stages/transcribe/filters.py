@@ -74,8 +74,8 @@ def keep(text: str, avg_logprob: float, no_speech_prob: float, compression_ratio
         return False
     if no_speech_prob > cfg.no_speech_threshold and avg_logprob < cfg.log_prob_threshold:
         return False
-    if compression_ratio > MAX_COMPRESSION and avg_logprob < LOW_CONFIDENCE_LOGPROB:
-        return False  # a repetition loop
+    if is_loop(compression_ratio) and avg_logprob < LOW_CONFIDENCE_LOGPROB:
+        return False  # an unsure repetition loop
     unsure = avg_logprob < LOW_CONFIDENCE_LOGPROB or no_speech_prob > 0.3
     return not (unsure and is_known_hallucination(text, language))
 
