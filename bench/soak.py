@@ -213,8 +213,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spool = args.keep or Path(tmp) / "spool"
         spool.mkdir(parents=True, exist_ok=True)
+        earlier = set(spool.iterdir())  # a kept spool may hold the sessions of earlier runs
         watch, elapsed = run(audio, spool, args, env)
-        (session,) = [p for p in spool.iterdir() if p.is_dir()]
+        (session,) = [p for p in spool.iterdir() if p.is_dir() and p not in earlier]
         reference = ref_path.read_text(encoding="utf-8")
         result = {
             "command": "python -m bench.soak " + " ".join(sys.argv[1:]),

@@ -2,13 +2,17 @@
 
 Results land in bench/results/soak-KEY.json and .png files, and in the section of
 BENCHMARKS.md between `<!-- soak:KEY -->` markers (other sections are left alone).
+`python -m bench.soak_report bench/results/soak-KEY.json` publishes a run again from its
+samples, after a change to how the figures are read.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, percentile
@@ -40,11 +44,12 @@ def memory(samples: list[Sample], meeting_min: float) -> dict[str, dict[str, flo
     out: dict[str, dict[str, float]] = {}
     for role in sorted({s.role for s in samples}):
         mine = [s for s in samples if s.role == role]
-        early = [s.rss_mib for s in mine if abs(position(s) - early_at) <= band] or [mine[0].rss_mib]
+        early = [s.rss_mib for s in mine if abs(position(s) - early_at) <= band]
         top = max(position(s) for s in mine)
-        late = [s.rss_mib for s in mine if position(s) >= top - band]
-        e, la = statistics.median(early), statistics.median(late)
-        out[role] = {"early": e, "late": la, "peak": max(s.rss_mib for s in mine), "growth": la / e - 1}
+        late = statistics.median(s.rss_mib for s in mine if position(s) >= top - band)
+        out[role] = {"late": late, "peak": max(s.rss_mib for s in mine)}
+        if early:  # else it never ran through the meeting: a file's capture reads all of it in a second
+            out[role] |= {"early": statistics.median(early), "growth": late / statistics.median(early) - 1}
     return out
 
 
@@ -57,7 +62,7 @@ def lag_blocks(lags: list[float], blocks: int = 6) -> list[float]:
 def verdicts(r: dict[str, Any]) -> list[tuple[str, str, bool]]:
     mem = r["memory"]
     checks = [(f"{role} RSS end vs minute 10", f"{m['growth']:+.1%}", abs(m["growth"]) <= FLAT)
-              for role, m in mem.items()]
+              for role, m in mem.items() if "growth" in m]
     for role, limit in LIMITS_MIB.items():
         if role in mem and (role != "summarize" or r["llm"] == "offline"):
             checks.append((f"{role} peak RSS < {limit:.0f} MiB", f"{mem[role]['peak']:.0f} MiB",
@@ -109,7 +114,8 @@ def plot(samples: list[Sample], lags: list[float], key: str, live: bool) -> list
 
 def render(r: dict[str, Any], checks: list[tuple[str, str, bool]], pngs: list[str]) -> str:
     lags = r["lags"]
-    rows = [f"| {role} | {m['early']:.0f} | {m['late']:.0f} | {m['peak']:.0f} | {m['growth']:+.1%} |"
+    rows = [f"| {role} | {m['early']:.0f} | {m['late']:.0f} | {m['peak']:.0f} | {m['growth']:+.1%} |" if "growth" in m
+            else f"| {role} | (had read the whole file) | {m['late']:.0f} | {m['peak']:.0f} | not applicable |"
             for role, m in r["memory"].items()]
     lines = [
         f"### {r['meeting_min']:.1f}-minute meeting ({r['lang']}), {r['mode']} source, summaries `{r['llm']}`",
@@ -163,3 +169,13 @@ def update_benchmarks(key: str, section: str) -> None:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     BENCHMARKS.write_text(text, encoding="utf-8")
     print(f"\nwritten: {BENCHMARKS.relative_to(ROOT)} (section {key}), bench/results/soak-{key}*")
+
+
+def republish(path: Path) -> None:
+    result = json.loads(path.read_text(encoding="utf-8"))
+    samples = [Sample(**s) for s in result.pop("samples")]
+    publish(result, samples, path.stem.removeprefix("soak-"))
+
+
+if __name__ == "__main__":
+    republish(Path(sys.argv[1]))

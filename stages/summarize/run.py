@@ -32,7 +32,7 @@ def settings(session: Session, llm: str | None) -> SummarizeConfig:
     return cfg
 
 
-def lower_priority() -> None:
+def lower_priority(drop: int = NICE_DROP) -> None:
     """Let transcription have the CPU first: the LLM is the one that can wait.
 
     On Linux each stage the supervisor starts is its own session, hence its own
@@ -47,12 +47,12 @@ def lower_priority() -> None:
         if os.name == "nt":
             proc.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
         else:
-            proc.nice(min(19, proc.nice() + NICE_DROP))
+            proc.nice(min(19, proc.nice() + drop))
     except Exception as exc:  # not allowed here: run at normal priority
         log.debug("could not lower priority: %s", exc)
     if sys.platform == "linux" and os.getsid(0) == os.getpid():  # a group of its own: the supervisor started it
         try:
-            Path("/proc/self/autogroup").write_text(f"{NICE_DROP}\n", encoding="ascii")
+            Path("/proc/self/autogroup").write_text(f"{drop}\n", encoding="ascii")
         except OSError as exc:
             log.debug("could not lower the autogroup's priority: %s", exc)
 
