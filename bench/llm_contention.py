@@ -105,13 +105,14 @@ def main() -> None:
         times = json.loads(out.strip().splitlines()[-1])
         rows.append(("alone" if drop is None else f"LLM answering at nice +{drop}", times))
         print(f"  {rows[-1][0]}: {' '.join(f'{t:.2f}' for t in times)}", flush=True)
-    alone = statistics.median(t for label, times in rows if label == "alone" for t in times) if any(
-        label == "alone" for label, _ in rows) else None
+    alone_times = [t for label, times in rows if label == "alone" for t in times]
+    alone = statistics.median(alone_times) if alone_times else None
     print("| beside the transcriber | median s per window | max | median vs alone |")
     print("|---|---:|---:|---:|")
     for label, times in rows:
         ratio = f"{statistics.median(times) / alone:.2f} x" if alone else ""
         print(f"| {label} | {statistics.median(times):.2f} | {max(times):.2f} | {ratio} |")
+
 
 if __name__ == "__main__":
     main()

@@ -49,7 +49,8 @@ def memory(samples: list[Sample], meeting_min: float) -> dict[str, dict[str, flo
         late = statistics.median(s.rss_mib for s in mine if position(s) >= top - band)
         out[role] = {"late": late, "peak": max(s.rss_mib for s in mine)}
         if early:  # else it never ran through the meeting: a file's capture reads all of it in a second
-            out[role] |= {"early": statistics.median(early), "growth": late / statistics.median(early) - 1}
+            first = statistics.median(early)
+            out[role] |= {"early": first, "growth": late / first - 1}
     return out
 
 
