@@ -3,7 +3,8 @@
 Results land in bench/results/soak-KEY.json and .png files, and in the section of
 BENCHMARKS.md between `<!-- soak:KEY -->` markers (other sections are left alone).
 `python -m bench.soak_report bench/results/soak-KEY.json` publishes a run again from its
-samples, after a change to how the figures are read.
+samples, after a change to how the figures are read; it rewrites the whole section, so
+notes written into it by hand must be put back.
 """
 
 from __future__ import annotations
