@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.common import ROOT, machine, synth_meeting, wer
@@ -91,25 +92,37 @@ def parse_variant(spec: str) -> tuple[str, dict[str, object]]:
     return name, {k.strip(): json.loads(v) for k, v in pairs}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def variant_cli(doc: str, defaults: dict[str, dict[str, object]], variant_help: str, how: str,
+                columns: list[str]) -> tuple[argparse.Namespace, dict[str, dict[str, object]]]:
+    """The options of a benchmark that runs meetings x variants; prints the machine and the table's head."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=15)
     parser.add_argument("--meetings", default="fr:1,fr:2,en:1", help="LANG:SEED,... (meetingsynth seeds)")
-    parser.add_argument("--variant", action="append", help="NAME:key=json;key=json (replaces the defaults)")
+    parser.add_argument("--variant", action="append", help=f"{variant_help} (replaces the defaults)")
     args = parser.parse_args()
-    variants = dict(parse_variant(v) for v in args.variant) if args.variant else VARIANTS
     print(f"machine: {machine()}; Whisper {PipelineConfig().transcribe.model} int8 CPU; "
-          f"{args.minutes:g}-minute meetings, imported")
-    print("| meeting | variant | CPU s per audio s | wall x real time | WER | peak RSS |")
-    print("|---|---|---:|---:|---:|---:|")
+          f"{args.minutes:g}-minute meetings, {how}")
+    print("| meeting | variant | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---:|" * len(columns))
+    return args, dict(parse_variant(v) for v in args.variant) if args.variant else defaults
+
+
+def captured_meetings(args: argparse.Namespace, spool: Path) -> Iterator[tuple[str, str, Path, str]]:
+    """(language, label, session, script) of each meeting asked for, captured once into `spool`."""
+    for meeting in args.meetings.split(","):
+        lang, seed = meeting.split(":")
+        yield (lang, f"{lang} seed {seed}", *captured(lang, args.minutes, int(seed), spool))
+
+
+def main() -> None:
+    args, variants = variant_cli(__doc__ or "", VARIANTS, "NAME:key=json;key=json", "imported",
+                                 ["CPU s per audio s", "wall x real time", "WER", "peak RSS"])
     with tempfile.TemporaryDirectory() as tmp:
-        for meeting in args.meetings.split(","):
-            lang, seed = meeting.split(":")
-            base, reference = captured(lang, args.minutes, int(seed), Path(tmp) / "spool")
+        for lang, label, base, reference in captured_meetings(args, Path(tmp) / "spool"):
             audio_s = sum(seconds(wav) for wav in (base / "audio").glob("[0-9]*.wav"))
             for name, overrides in variants.items():
                 session, cpu, wall, peak = transcribe_copy(base, Path(tmp) / "work", overrides)
-                print(f"| {lang} seed {seed} | {name} | {cpu / audio_s:.3f} | {wall / audio_s:.3f} | "
+                print(f"| {label} | {name} | {cpu / audio_s:.3f} | {wall / audio_s:.3f} | "
                       f"{100 * wer(reference, text_of(session), lang):.1f}% | {peak:.0f} MiB |", flush=True)
 
 

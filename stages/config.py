@@ -73,7 +73,7 @@ class TranscribeConfig(Section):
     compute_type: str = "auto"
     beam_size: int = Field(5, ge=1, le=10)
     cpu_threads: int = Field(0, ge=0)
-    min_window_s: float = Field(20.0, ge=5.0, le=60.0)
+    min_window_s: float = Field(10.0, ge=5.0, le=60.0)
     max_window_s: float = Field(30.0, ge=5.0, le=60.0)
     pause_ms: int = Field(300, ge=100, le=2000)
     prompt_tokens: int = Field(223, ge=0, le=223)  # Whisper keeps at most 223 tokens of previous text

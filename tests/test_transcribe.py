@@ -9,8 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stages.config import TranscribeConfig
 from stages.models import TranscriptBatch
 from stages.spool import Session
+from stages.transcribe.bounded import LoopBoundedWhisper, LoopEnded
+from stages.transcribe.engine import Decoded, Piece
+from stages.transcribe.models import resolve
+from stages.transcribe.stage import Transcription
+from stages.wavio import RATE
 from tests.conftest import DEMO_EN, run_stage
 from tests.speech import reference_text, wer
 from tests.spoolkit import decode_16k, make_session, transcript_text, write_batches
@@ -107,3 +113,39 @@ def test_corrupt_batch_is_quarantined_and_the_rest_transcribed(tmp_path: Path, d
     notes = session.failures()
     assert notes and "000002" in notes[0].reason and notes[0].start == 10.0 and notes[0].end == 20.0
     assert (session.failed / "000002.wav").exists()
+
+
+def test_a_call_ended_by_a_repetition_loop_resumes_where_its_text_stopped(tmp_path: Path,
+                                                                         demo_pcm: np.ndarray) -> None:
+    """The stage's side of a loop-ended call. A repetition loop cannot be provoked on demand with
+    the real model, so the first call is scripted to end as one does (text to 4 s, the rest left)."""
+    session = make_session(tmp_path / "s", sources=["system"], language="en")
+    write_batches(session, None, demo_pcm[: 30 * RATE])
+    calls: list[tuple[float, float]] = []
+
+    def transcribe(audio: np.ndarray, offset: float, prompt: list[int] | None = None) -> Decoded:
+        calls.append((offset, offset + len(audio) / RATE))
+        if len(calls) == 1:
+            return Decoded([Piece(offset + 0.5, offset + 4.0, "we ship we ship we ship", 0.9, (1, 2), True)], 4.0)
+        return Decoded([Piece(offset, offset + len(audio) / RATE, f"call {len(calls)}", 0.9, (3,))])
+
+    job = Transcription(session, TranscribeConfig(), ["system"], transcribe, lambda: "en", "base", live=True)
+    while job.step():
+        pass
+    assert calls[1][0] == pytest.approx(calls[0][0] + 4.0)  # the next call starts where the loop's text ended
+    assert session.transcribed_batches() == session.audio_batches()
+    text = transcript_text(session)
+    assert text.count("we ship") == 3 and text.index("we ship") < text.index("call 2")
+
+
+def test_the_model_refuses_another_pass_only_when_armed_after_a_loop(demo_pcm: np.ndarray) -> None:
+    model = LoopBoundedWhisper(str(resolve("base")), device="cpu", compute_type="int8")
+    features = model.feature_extractor((demo_pcm[: 10 * RATE] / 32768).astype(np.float32))[:, :3000]
+    model.begin_call()
+    model.looped = True
+    model.encode(features)  # not armed: the call has no text yet, faster-whisper goes on
+    model.armed = True
+    with pytest.raises(LoopEnded):
+        model.encode(features)
+    model.begin_call()
+    assert not model.armed and not model.looped

@@ -22,6 +22,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("transcribe")
 PROMPT_RESET_TEMPERATURE = 0.5  # faster-whisper's prompt_reset_on_temperature
+MIN_PROGRESS_S = 1.0  # a call ended by a loop must have moved at least this far
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What one call gave: its pieces and, when a repetition loop ended it early, where (seconds into its audio)."""
+
+    pieces: list[Piece]
+    until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,9 +69,10 @@ class Engine:
     """A loaded Whisper model and the decoding options of the session."""
 
     def __init__(self, cfg: TranscribeConfig, language: str, live: bool = False) -> None:
-        from faster_whisper import WhisperModel
+        from stages.transcribe.bounded import LoopBoundedWhisper as WhisperModel
 
         self.cfg = cfg
+        self.live = live
         # A window Whisper is unsure of is decoded again at each hotter temperature: on hard audio
         # all six, 23.5 s instead of 5 s for one 25 s window here. Live, that lands on the lag.
         self.temperatures = cfg.live_temperatures if live else cfg.temperatures
@@ -84,7 +94,7 @@ class Engine:
         self.hotwords = ", ".join(cfg.vocabulary) or None
         log.info("model %s (%s) on %s/%s, language %s", cfg.model, path, device, compute, language)
 
-    def transcribe(self, audio: Audio, offset: float, prompt: list[int] | None = None) -> list[Piece]:
+    def transcribe(self, audio: Audio, offset: float, prompt: list[int] | None = None) -> Decoded:
         """Transcribe `audio` (<= 30 s is one Whisper window) starting at `offset` seconds.
 
         `prompt` is the tokens of the previous final segments, timestamps included, exactly
@@ -94,7 +104,10 @@ class Engine:
         """
         import ctranslate2
 
+        from stages.transcribe.bounded import LoopEnded
+
         ctranslate2.set_random_seed(0)  # temperature fallback samples: keep reruns identical
+        self.model.begin_call()
         segments, info = self.model.transcribe(
             np.ascontiguousarray(audio, dtype=np.float32),
             language=self.language,
@@ -110,9 +123,20 @@ class Engine:
             self.language = info.language  # pin what was detected on the first speech
             log.info("language detected: %s (p=%.2f)", info.language, info.language_probability)
         duration = len(audio) / RATE
-        out = [p for seg in segments if (p := to_piece(seg, offset, duration, self.language or "", self.cfg))]
-        release_freed_memory()
-        return out
+        out: list[Piece] = []
+        decoded_to = 0.0
+        try:
+            for seg in segments:
+                decoded_to = min(duration, max(decoded_to, seg.end))
+                self.model.armed = self.live and decoded_to >= MIN_PROGRESS_S  # live: a loop may end the call
+                if piece := to_piece(seg, offset, duration, self.language or "", self.cfg):
+                    out.append(piece)
+        except LoopEnded:
+            log.info("a repetition loop ended the call at %.1f s; the rest goes to the next call", offset + decoded_to)
+            return Decoded(out, decoded_to)
+        finally:
+            release_freed_memory()
+        return Decoded(out)
 
 
 def to_piece(seg: Segment, offset: float, duration: float, language: str, cfg: TranscribeConfig) -> Piece | None:

@@ -18,7 +18,7 @@ from stages.models import CHANNELS, Channel, ChannelCursor, Segment, TranscriptB
 from stages.spool import Session, now_iso, read_model
 from stages.transcribe.batches import Batch, BatchStore, Run, runs_of
 from stages.transcribe.echo import drop_echo
-from stages.transcribe.engine import Piece
+from stages.transcribe.engine import Decoded, Piece
 from stages.transcribe.windowing import choose_cut, speech_spans
 from stages.wavio import RATE
 
@@ -27,7 +27,7 @@ EPS = 1e-3
 SPEAKERS = {"fr": {"mic": "Vous", "system": "Participants"}}
 DEFAULT_SPEAKERS = {"mic": "You", "system": "Others"}
 
-TranscribeFn = Callable[..., list[Piece]]
+TranscribeFn = Callable[..., Decoded]
 
 
 def speaker_of(channel: Channel, language: str) -> str:
@@ -55,6 +55,8 @@ class Transcription:
         # has no lag to keep: every call waits for a full window, so the windows, and the text, depend
         # on the audio alone, never on how fast capture went (a rerun or a restart gives the same text).
         self.min_window = cfg.min_window_s if live else cfg.max_window_s
+        # A cut in a pause never comes before this far into a call's audio (imports: 10 s of 30).
+        self.earliest_cut = cfg.min_window_s / 2 if live else cfg.max_window_s / 3
         self.channels = channels
         self.transcribe = transcribe
         self.language = language
@@ -127,12 +129,15 @@ class Transcription:
         if not spans:
             cur.cursor = limit
             return True
-        cut_at = None if final_piece else choose_cut(spans, limit - start, self.cfg.min_window_s / 2)
+        cut_at = None if final_piece else choose_cut(spans, limit - start, self.earliest_cut)
         cut = start + cut_at if cut_at is not None else limit
         prompt = cur.context[-self.cfg.prompt_tokens:] if self.cfg.prompt_tokens else None
-        pieces = self.transcribe(audio[: round((cut - start) * RATE)], start, prompt)
+        decoded = self.transcribe(audio[: round((cut - start) * RATE)], start, prompt)
+        pieces = decoded.pieces
         new_cursor = cut
-        if not final_piece and cut_at is None and len(pieces) > 1 and pieces[-1].start > start + 1.0:
+        if decoded.until is not None:
+            new_cursor = start + decoded.until  # a repetition loop ended the call: the next one starts there
+        elif not final_piece and cut_at is None and len(pieces) > 1 and pieces[-1].start > start + 1.0:
             new_cursor = pieces.pop().start  # no pause in 30 s: redo the last, maybe cut, segment
         cur.context = next_context(cur.context, pieces, self.cfg.prompt_tokens)
         language = self.language()
