@@ -98,7 +98,7 @@ def main() -> None:
             for name, overrides in variants.items():
                 session, lags, calls = replay(Session(base), Path(tmp) / "work", overrides)
                 print(f"| {label} | {name} | {100 * wer(reference, text_of(session), lang):.1f} % | "
-                      f"{len(calls)} | {sum(calls) / len(calls):.1f} s | {sum(c > 10 for c in calls)} | "
+                      f"{len(calls)} | {sum(calls) / len(calls):.1f} s | {sum(c > SLOW_S for c in calls)} | "
                       f"{percentile(lags, 0.5):.1f} s | {percentile(lags, 0.95):.1f} s | {max(lags):.1f} s |",
                       flush=True)
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.common import ROOT, machine, synth_meeting
 
-WINDOW_S = 20.0  # the live window (pipeline.toml min_window_s)
+WINDOW_S = 20.0  # the live window when this was measured (min_window_s was 20 until 2026-12-02)
 
 
 def transcribe_role(audio: Path, windows: int) -> None:
