@@ -81,6 +81,7 @@ class TranscribeConfig(Section):
     log_prob_threshold: float = Field(-1.0, le=0.0)
     temperatures: list[Temperature] = Field([0.0, 0.6], min_length=1)
     live_temperatures: list[Temperature] = Field([0.0], min_length=1)
+    best_of: int = Field(2, ge=1, le=10)  # candidates sampled at a fallback temperature
     vocabulary: list[str] = Field(default_factory=list)
 
 

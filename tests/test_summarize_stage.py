@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from stages import atomic
-from stages.models import ReportEnd
+from stages.models import AudioEnd, ReportEnd
 from stages.spool import now_iso
 from stages.summarize import regenerate
 from stages.summarize.backends.base import BackendDown
@@ -213,3 +213,53 @@ def test_llm_option_overrides_the_session_setting(tmp_path: Path) -> None:
     assert end.llm == "offline"
     bad = run_stage("summarize", tmp_path / "nothing-here", timeout=60)
     assert bad.returncode == 2 and "session.json" in bad.stderr
+
+
+def test_the_last_minutes_are_added_to_the_summary_not_rewritten(tmp_path: Path) -> None:
+    """Once the meeting is over, its last windows cost one short closing call: no rewrite holds up the report."""
+    data = script("en")
+    session = make_session(tmp_path / "closing", data, llm="offline",
+                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25, "fold_windows": 2})
+    batches = batches_of(segments_of(data), "en")  # 7 files, 70 s: windows of 15 s
+
+    def reply(messages: list[dict[str, str]]) -> str:
+        system = messages[0]["content"]
+        if system.startswith("You keep the overall summary"):
+            return json.dumps({"summary": "The team plans the launch."})
+        if system.startswith("You receive the summaries of the last minutes"):
+            return json.dumps({"summary": "They close by agreeing on the cache."})
+        return GOOD_EN
+
+    cfg = settings(session, None)
+    fake = FakeChat(cfg, reply)
+    job = Summarizer(session, cfg, [fake])
+
+    def synthesis() -> SynthesisFile:
+        return SynthesisFile.model_validate_json((session.summaries / "synthesis.json").read_text("utf-8"))
+
+    for batch in batches[:3]:
+        write_batch(session, batch)
+    while job.step():
+        pass
+    assert synthesis().windows == ["0001-01", "0001-02"]  # folded during the meeting, as usual
+    # capture stops; the transcript is one file short of the end: two more windows wait, but no fold starts
+    atomic.write_json(session.audio_end_path, AudioEnd(last_batch=batches[-1].batch, reason="stop", ended_at=now_iso()))
+    for batch in batches[3:6]:
+        write_batch(session, batch)
+    while job.step():
+        pass
+    assert (session.summaries / "windows" / "0001-04.json").exists()
+    assert synthesis().windows == ["0001-01", "0001-02"]
+    write_batch(session, batches[6])
+    write_end(session, batches[6].batch)
+    while job.step():
+        pass
+    assert job.finished()
+    last = fake.calls[-1]
+    assert last[0]["content"].startswith("You receive the summaries of the last minutes")
+    assert "The team plans the launch." not in last[1]["content"] and last[1]["content"].count("[00:") == 3
+    done = synthesis()
+    assert done.windows == ["0001-01", "0001-02", "0001-03", "0001-04", "0001-05"]
+    assert done.summary == "The team plans the launch. They close by agreeing on the cache."
+    final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
+    assert final.summary == done.summary

@@ -15,6 +15,7 @@ from stages import atomic, config
 from stages.models import Segment, TranscriptBatch
 from stages.spool import now_iso
 from stages.summarize import prompts, render_md, render_srt
+from stages.summarize.backends.base import SynthesisTask
 from stages.summarize.chunker import chunk_windows, plan
 from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmWindow, ground
@@ -26,7 +27,7 @@ from stages.summarize.text import clock, parse_clock, similarity
 from stages.summarize.transcript import TranscriptView
 from tests.conftest import ROOT
 from tests.spoolkit import make_session
-from tests.summarize_support import script
+from tests.summarize_support import FakeChat, script
 
 
 def seg(start: float, speaker: str, text: str) -> Segment:
@@ -138,6 +139,26 @@ def test_prompts_are_in_the_meeting_language_with_a_stable_prefix() -> None:
     assert "maxItems" in json.dumps(prompts.window_schema(bounded=True))
 
 
+def test_a_closing_call_adds_to_the_summary_in_the_meeting_language() -> None:
+    cfg = config.PipelineConfig().summarize
+    closing = prompts.synthesis_messages("fr", "La réunion prépare le lancement.", [(60, 120, "On conclut.")], True)
+    assert closing[0]["content"].startswith("Tu reçois les résumés des dernières minutes")
+    assert "Résumés des dernières minutes" in closing[1]["content"]
+    assert "lancement" not in closing[1]["content"]  # not shown: a small model would copy it out first
+    assert prompts.synthesis_schema(True, closing=True)["properties"]["summary"]["maxLength"] == 400
+    task = SynthesisTask("en", "The team plans the launch.", [(60.0, 75.0, "They agree.")], closing=True)
+    added = FakeChat(cfg, [json.dumps({"summary": "They close by agreeing on the cache."})])
+    assert added.synthesize(task) == "The team plans the launch. They close by agreeing on the cache."
+    assert FakeChat(cfg, [json.dumps({"summary": ""})]).synthesize(task) == "The team plans the launch."
+    cut = FakeChat(cfg, [json.dumps({"summary": "They agree on the cache. Then Sam says that the"})])
+    assert cut.synthesize(task) == "The team plans the launch. They agree on the cache."
+    copied = FakeChat(cfg, [json.dumps({"summary": "The team  plans the launch. They agree."})])
+    assert copied.synthesize(task) == "The team plans the launch. They agree."
+    first = FakeChat(cfg, [json.dumps({"summary": "The team meets."})])  # nothing to add to: a normal synthesis
+    assert first.synthesize(SynthesisTask("en", "", [(0.0, 15.0, "They meet.")], closing=True)) == "The team meets."
+    assert first.calls[0][0]["content"].startswith("You keep the overall summary")
+
+
 def test_config_has_summarize_sections_and_never_takes_a_key() -> None:
     cfg = config.validate({"summarize": {"llm": "Local", "local": {"model": "small"}}}).summarize
     assert cfg.llm == "local" and cfg.local.model == "small" and cfg.ollama.num_ctx_min >= 512
@@ -198,6 +219,8 @@ def test_the_summarizer_yields_the_cpu_to_transcription_even_in_its_own_autogrou
 
     A process in the kernel's root group (a daemon's child, as CI may be) reads an empty autogroup file.
     """
+    if sys.platform == "win32":  # skipped above already; this tells mypy that os.nice is there
+        return
     code = ("from stages.summarize.run import lower_priority; import os; lower_priority(); "
             "print(os.nice(0)); print(open('/proc/self/autogroup').read().strip())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,

@@ -24,11 +24,12 @@ from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmSynthesis, LlmWindow, check_language, ground
 from stages.summarize.merge import complete
 from stages.summarize.schema import MiniSummary
-from stages.summarize.text import estimate_tokens
+from stages.summarize.text import estimate_tokens, sentences
 
 log = logging.getLogger("summarize")
 T = TypeVar("T")
 SYNTHESIS_TOKENS = 320
+CLOSING_TOKENS = 160
 WINDOW_MIN_TOKENS = 200
 FENCE_RE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
@@ -121,14 +122,32 @@ class ChatBackend(Backend):
         return mini, notes
 
     def synthesize(self, task: SynthesisTask) -> str:
-        messages = prompts.synthesis_messages(task.language, task.previous, task.chunks)
+        closing = task.closing and bool(task.previous.strip())
+        messages = prompts.synthesis_messages(task.language, task.previous, task.chunks, closing)
 
         def parse(data: Any) -> str:
             summary = " ".join(LlmSynthesis.model_validate(data).summary.split())
-            if not summary:
+            if closing:
+                summary = added_sentences(task.previous, summary)
+            if summary:
+                check_language(summary, task.language)
+            elif not closing:
                 raise ValueError('"summary" is empty')
-            check_language(summary, task.language)
-            return summary
+            return " ".join(filter(None, [task.previous.strip(), summary])) if closing else summary
 
-        schema = prompts.synthesis_schema(self.bounded_schema)
-        return self._ask("synthesis", messages, schema, SYNTHESIS_TOKENS, task.language, parse)
+        schema = prompts.synthesis_schema(self.bounded_schema, closing)
+        budget = CLOSING_TOKENS if closing else SYNTHESIS_TOKENS
+        return self._ask("closing" if closing else "synthesis", messages, schema, budget, task.language, parse)
+
+
+def added_sentences(previous: str, answer: str) -> str:
+    """The closing answer's sentences that `previous` does not already hold, the last one only if finished.
+
+    An answer cut by the length bound ends mid-sentence; one that copies the summary out first would
+    otherwise say everything twice.
+    """
+    said = {" ".join(s.casefold().split()) for s in sentences(previous)}
+    kept = [s for s in sentences(answer) if " ".join(s.casefold().split()) not in said]
+    if kept and kept[-1][-1] not in ".!?…":  # only the answer's last sentence can lack its full stop
+        kept.pop()
+    return " ".join(kept)

@@ -121,6 +121,8 @@ class Summarizer:
         if pending and (closed or p.last_chunk is not None or len(pending) >= self.cfg.fold_windows):
             if self.runner.waiting() > 0:
                 return False
+            if p.last_chunk is None and self.view.ending():
+                return False  # a fold now would hold up the report: the closing call takes these windows too
             return self._synthesize(pending, p, synthesis)
         if p.last_chunk is not None:
             self._report(p, synthesis)
@@ -210,7 +212,9 @@ class Summarizer:
                                  prompt_tokens=previous.prompt_tokens if previous else 0, updated_at=now_iso())
             atomic.write_json(self.synthesis_path, kept)
             return True
-        task = SynthesisTask(self.language(), prior, texts)
+        # the meeting is over and its last few windows are all that is left: add them, do not rewrite
+        closing = p.last_chunk is not None and batch[-1][0] == p.windows[-1] and len(batch) <= self.cfg.fold_windows + 1
+        task = SynthesisTask(self.language(), prior, texts, closing)
         began = self.now()
         outcome = self.runner.run(lambda b: b.synthesize(task), self.may_wait)
         if outcome is None:
@@ -220,9 +224,9 @@ class Summarizer:
                             llm=outcome.backend.describe(), prompt_chars=stats.prompt_chars,
                             prompt_tokens=stats.prompt_tokens, notes=outcome.notes, updated_at=now_iso())
         atomic.write_json(self.synthesis_path, doc)
-        log.info("overall summary updated with window(s) %s by %s in %.1f s (prompt %d tokens)",
-                 ", ".join(window_key(w) for w, _ in batch), outcome.backend.name, self.now() - began,
-                 stats.prompt_tokens)
+        log.info("overall summary %s window(s) %s by %s in %.1f s (prompt %d tokens)",
+                 "closed with" if closing else "updated with", ", ".join(window_key(w) for w, _ in batch),
+                 outcome.backend.name, self.now() - began, stats.prompt_tokens)
         return True
 
     def _report(self, p: Plan, synthesis: SynthesisFile | None) -> None:

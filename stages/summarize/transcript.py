@@ -20,6 +20,7 @@ from stages.summarize.schema import Gap
 
 log = logging.getLogger("summarize")
 INDEX_RE = re.compile(r"^(\d{6})\.")
+ENDING_BATCHES = 3  # this close to capture's last batch, the transcript is complete within seconds (live)
 
 
 class Mark(NamedTuple):
@@ -84,6 +85,11 @@ class TranscriptView:
             self.covered_until = covered
             changed = True
         return changed
+
+    def ending(self) -> bool:
+        """Capture has stopped and at most a few batches still wait for their transcript file."""
+        end = self.session.audio_end()
+        return end is not None and end.last_batch - max(self.batches, default=-1) <= ENDING_BATCHES
 
     def _covered(self) -> float:
         if self.complete:

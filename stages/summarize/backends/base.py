@@ -41,11 +41,16 @@ class WindowTask:
 
 @dataclass
 class SynthesisTask:
-    """Mini-summaries to fold into the overall summary (`previous`, empty at first)."""
+    """Mini-summaries to fold into the overall summary (`previous`, empty at first).
+
+    `closing`: the meeting's last minutes, once it is over. The report is waited for, so they
+    are added to `previous` in a sentence or two rather than the whole summary being rewritten.
+    """
 
     language: str
     previous: str
     chunks: list[tuple[float, float, str]]  # (start, end, summary text)
+    closing: bool = False
 
 
 @dataclass
