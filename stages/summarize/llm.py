@@ -24,7 +24,7 @@ from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmSynthesis, LlmWindow, check_language, ground
 from stages.summarize.merge import complete
 from stages.summarize.schema import MiniSummary
-from stages.summarize.text import estimate_tokens, sentences
+from stages.summarize.text import estimate_tokens, fold, sentences
 
 log = logging.getLogger("summarize")
 T = TypeVar("T")
@@ -146,8 +146,8 @@ def added_sentences(previous: str, answer: str) -> str:
     An answer cut by the length bound ends mid-sentence; one that copies the summary out first would
     otherwise say everything twice.
     """
-    said = {" ".join(s.casefold().split()) for s in sentences(previous)}
-    kept = [s for s in sentences(answer) if " ".join(s.casefold().split()) not in said]
+    said = {fold(s) for s in sentences(previous)}
+    kept = [s for s in sentences(answer) if fold(s) not in said]
     if kept and kept[-1][-1] not in ".!?…":  # only the answer's last sentence can lack its full stop
         kept.pop()
     return " ".join(kept)
