@@ -15,6 +15,7 @@ Needs ../shared/tools/meetingsynth.py (espeak-ng, sox); `pip install -e .[bench]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -141,23 +142,37 @@ def whisper_footprint(model: str, audio: Path, lang: str) -> tuple[float, float]
 
     The second is what the model needs to run at all (the encoder's attention over a whole
     30 s window, five beams' caches): the transcriber's own overhead is its peak minus that.
+    The process imports nothing of the project and runs without the transcriber's allocator
+    settings: the bar is the model's own.
     """
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.wav"
         with wave.open(str(audio)) as src, wave.open(str(clip), "wb") as dst:
             dst.setparams(src.getparams())
             dst.writeframes(src.readframes(30 * src.getframerate()))
-        code = ("import resource, psutil, faster_whisper; from stages.transcribe.models import resolve; "
+        code = ("import resource, psutil, faster_whisper; "
                 f"x = faster_whisper.decode_audio({str(clip)!r}); "
                 "p = psutil.Process(); a = p.memory_info().rss; "
-                f"m = faster_whisper.WhisperModel(resolve({model!r}), device='cpu', compute_type='int8'); "
+                f"m = faster_whisper.WhisperModel({model_path(model)!r}, device='cpu', compute_type='int8'); "
                 "loaded = p.memory_info().rss - a; "
                 f"s, _ = m.transcribe(x, language={lang!r}, beam_size=5); list(s); "
                 "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - a; "
                 "print(loaded / 2**20, peak / 2**20)")
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=bare_env(), capture_output=True, text=True,
+                             check=True)
     loaded, peak = out.stdout.strip().splitlines()[-1].split()
     return float(loaded), float(peak)
+
+
+def model_path(model: str) -> str:
+    from stages.transcribe.models import resolve
+
+    return resolve(model)
+
+
+def bare_env() -> dict[str, str]:
+    """The environment without what the transcriber sets for itself (stages/transcribe/__init__.py)."""
+    return {k: v for k, v in os.environ.items() if k != "MKL_DISABLE_FAST_MM"}
 
 
 def local_llm_footprint() -> float | None:
@@ -172,17 +187,22 @@ def local_llm_footprint() -> float | None:
 
 
 def whole_file(audio: Path, args: argparse.Namespace) -> tuple[str, float]:
-    """One faster-whisper call over the whole file, the way its README does it (with the pipeline's threads)."""
-    from faster_whisper import WhisperModel
+    """One faster-whisper call over the whole file, the way its README does it (with the pipeline's threads).
 
+    In a process of its own, bare like `whisper_footprint`'s.
+    """
     from stages.transcribe.engine import cpu_threads
-    from stages.transcribe.models import resolve
 
-    model = WhisperModel(resolve(args.model), device="cpu", compute_type="int8", cpu_threads=cpu_threads(0))
-    t0 = time.monotonic()
-    segments, _ = model.transcribe(str(audio), language=args.lang, beam_size=5, vad_filter=True)
-    text = " ".join(s.text for s in segments)
-    return text, time.monotonic() - t0
+    code = ("import json, sys, time; from faster_whisper import WhisperModel; "
+            f"m = WhisperModel({model_path(args.model)!r}, device='cpu', compute_type='int8', "
+            f"cpu_threads={cpu_threads(0)}); "
+            f"t0 = time.monotonic(); s, _ = m.transcribe({str(audio)!r}, language={args.lang!r}, beam_size=5, "
+            "vad_filter=True); text = ' '.join(x.text for x in s); "
+            "print(json.dumps([text, time.monotonic() - t0]))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=bare_env(), capture_output=True, text=True,
+                         check=True)
+    text, seconds = json.loads(out.stdout.strip().splitlines()[-1])
+    return text, seconds
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from stages import atomic
 from stages.models import AudioEnd, ReportEnd
 from stages.spool import now_iso
@@ -215,8 +217,14 @@ def test_llm_option_overrides_the_session_setting(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "session.json" in bad.stderr
 
 
-def test_the_last_minutes_are_added_to_the_summary_not_rewritten(tmp_path: Path) -> None:
-    """Once the meeting is over, its last windows cost one short closing call: no rewrite holds up the report."""
+LONG_SUMMARY = ("The team decides to cache the popular search results before the launch; Sam sets up the cache and "
+                "measures how much faster the search pages load.")
+
+
+@pytest.mark.parametrize("window_summary", [LONG_SUMMARY, json.loads(GOOD_EN)["summary"]], ids=["long", "short"])
+def test_the_last_minutes_are_added_to_the_summary_not_rewritten(tmp_path: Path, window_summary: str) -> None:
+    """Once the meeting is over, its last windows cost one short closing call, or none when their summaries
+    are short enough to be added as they are: no rewrite holds up the report."""
     data = script("en")
     session = make_session(tmp_path / "closing", data, llm="offline",
                            summarize={"interval_minutes": 10.0, "window_minutes": 0.25, "fold_windows": 2})
@@ -228,7 +236,7 @@ def test_the_last_minutes_are_added_to_the_summary_not_rewritten(tmp_path: Path)
             return json.dumps({"summary": "The team plans the launch."})
         if system.startswith("You receive the summaries of the last minutes"):
             return json.dumps({"summary": "They close by agreeing on the cache."})
-        return GOOD_EN
+        return json.dumps(json.loads(GOOD_EN) | {"summary": window_summary})
 
     cfg = settings(session, None)
     fake = FakeChat(cfg, reply)
@@ -255,11 +263,15 @@ def test_the_last_minutes_are_added_to_the_summary_not_rewritten(tmp_path: Path)
     while job.step():
         pass
     assert job.finished()
-    last = fake.calls[-1]
-    assert last[0]["content"].startswith("You receive the summaries of the last minutes")
-    assert "The team plans the launch." not in last[1]["content"] and last[1]["content"].count("[00:") == 3
     done = synthesis()
     assert done.windows == ["0001-01", "0001-02", "0001-03", "0001-04", "0001-05"]
-    assert done.summary == "The team plans the launch. They close by agreeing on the cache."
+    last = fake.calls[-1]
+    if window_summary == LONG_SUMMARY:
+        assert last[0]["content"].startswith("You receive the summaries of the last minutes")
+        assert "The team plans the launch." not in last[1]["content"] and last[1]["content"].count("[00:") == 3
+        assert done.summary == "The team plans the launch. They close by agreeing on the cache."
+    else:  # the same sentence from three windows, added once and without a call
+        assert last[0]["content"].startswith("You write faithful, concise meeting minutes")
+        assert done.summary == "The team plans the launch. " + window_summary
     final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
     assert final.summary == done.summary

@@ -146,13 +146,21 @@ def test_a_closing_call_adds_to_the_summary_in_the_meeting_language() -> None:
     assert "Résumés des dernières minutes" in closing[1]["content"]
     assert "lancement" not in closing[1]["content"]  # not shown: a small model would copy it out first
     assert prompts.synthesis_schema(True, closing=True)["properties"]["summary"]["maxLength"] == 400
-    task = SynthesisTask("en", "The team plans the launch.", [(60.0, 75.0, "They agree.")], closing=True)
+    # window summaries no longer than a closing answer may be are added as they are, without a call
+    short = FakeChat(cfg, [])
+    told = [(60.0, 75.0, "They agree."), (75.0, 90.0, "The team plans the launch. They agree. Sam tests it.")]
+    assert short.synthesize(SynthesisTask("en", "The team plans the launch.", told, closing=True)) \
+        == "The team plans the launch. They agree. Sam tests it."
+    assert short.calls == []
+    long = " ".join(f"Item {i} of the launch checklist is reviewed and given an owner." for i in range(7))
+    task = SynthesisTask("en", "The team plans the launch.", [(60.0, 75.0, "They agree."), (75.0, 90.0, long)],
+                         closing=True)
     added = FakeChat(cfg, [json.dumps({"summary": "They close by agreeing on the cache."})])
     assert added.synthesize(task) == "The team plans the launch. They close by agreeing on the cache."
     assert FakeChat(cfg, [json.dumps({"summary": ""})]).synthesize(task) == "The team plans the launch."
     cut = FakeChat(cfg, [json.dumps({"summary": "They agree on the cache. Then Sam says that the"})])
     assert cut.synthesize(task) == "The team plans the launch. They agree on the cache."
-    copied = FakeChat(cfg, [json.dumps({"summary": "The team  plans the launch. They agree."})])
+    copied = FakeChat(cfg, [json.dumps({"summary": "The team  plans the launch. They agree. They agree."})])
     assert copied.synthesize(task) == "The team plans the launch. They agree."
     first = FakeChat(cfg, [json.dumps({"summary": "The team meets."})])  # nothing to add to: a normal synthesis
     assert first.synthesize(SynthesisTask("en", "", [(0.0, 15.0, "They meet.")], closing=True)) == "The team meets."

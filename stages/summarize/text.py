@@ -84,6 +84,17 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in SENTENCE_RE.split(text.strip()) if s.strip()]
 
 
+def unsaid(previous: str, text: str) -> list[str]:
+    """The sentences of `text` that neither `previous` nor an earlier sentence of `text` already holds."""
+    said = {fold(s) for s in sentences(previous)}
+    kept = []
+    for sentence in sentences(text):
+        if fold(sentence) not in said:
+            said.add(fold(sentence))
+            kept.append(sentence)
+    return kept
+
+
 def words(text: str) -> int:
     return len(text.split())
 
