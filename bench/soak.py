@@ -31,6 +31,8 @@ import psutil
 from bench.common import ROOT, batch_lags, machine, pipeline_text, synth_meeting, wer
 from bench.soak_report import Sample, publish
 from stages.spool import Session
+from stages.transcribe.engine import cpu_threads
+from stages.transcribe.models import resolve
 
 ROLES = {"stages.capture": "capture", "stages.transcribe": "transcribe", "stages.summarize": "summarize",
          "parec": "parec"}
@@ -153,26 +155,21 @@ def whisper_footprint(model: str, audio: Path, lang: str) -> tuple[float, float]
         code = ("import resource, psutil, faster_whisper; "
                 f"x = faster_whisper.decode_audio({str(clip)!r}); "
                 "p = psutil.Process(); a = p.memory_info().rss; "
-                f"m = faster_whisper.WhisperModel({model_path(model)!r}, device='cpu', compute_type='int8'); "
+                f"m = faster_whisper.WhisperModel({resolve(model)!r}, device='cpu', compute_type='int8'); "
                 "loaded = p.memory_info().rss - a; "
                 f"s, _ = m.transcribe(x, language={lang!r}, beam_size=5); list(s); "
                 "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - a; "
                 "print(loaded / 2**20, peak / 2**20)")
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=bare_env(), capture_output=True, text=True,
-                             check=True)
-    loaded, peak = out.stdout.strip().splitlines()[-1].split()
+        loaded, peak = run_bare(code).split()
     return float(loaded), float(peak)
 
 
-def model_path(model: str) -> str:
-    from stages.transcribe.models import resolve
-
-    return resolve(model)
-
-
-def bare_env() -> dict[str, str]:
-    """The environment without what the transcriber sets for itself (stages/transcribe/__init__.py)."""
-    return {k: v for k, v in os.environ.items() if k != "MKL_DISABLE_FAST_MM"}
+def run_bare(code: str) -> str:
+    """The last line `code` prints, run by a fresh Python without what the transcriber sets for itself
+    (stages/transcribe/__init__.py): the references measure faster-whisper as it comes."""
+    env = {k: v for k, v in os.environ.items() if k != "MKL_DISABLE_FAST_MM"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
 
 
 def local_llm_footprint() -> float | None:
@@ -191,17 +188,13 @@ def whole_file(audio: Path, args: argparse.Namespace) -> tuple[str, float]:
 
     In a process of its own, bare like `whisper_footprint`'s.
     """
-    from stages.transcribe.engine import cpu_threads
-
     code = ("import json, sys, time; from faster_whisper import WhisperModel; "
-            f"m = WhisperModel({model_path(args.model)!r}, device='cpu', compute_type='int8', "
+            f"m = WhisperModel({resolve(args.model)!r}, device='cpu', compute_type='int8', "
             f"cpu_threads={cpu_threads(0)}); "
             f"t0 = time.monotonic(); s, _ = m.transcribe({str(audio)!r}, language={args.lang!r}, beam_size=5, "
             "vad_filter=True); text = ' '.join(x.text for x in s); "
             "print(json.dumps([text, time.monotonic() - t0]))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=bare_env(), capture_output=True, text=True,
-                         check=True)
-    text, seconds = json.loads(out.stdout.strip().splitlines()[-1])
+    text, seconds = json.loads(run_bare(code))
     return text, seconds
 
 
