@@ -84,14 +84,61 @@ def test_a_confident_loop_is_kept_once_and_never_becomes_the_next_prompt() -> No
 
     cfg = TranscribeConfig()
     loop = to_piece(segment("Bonjour, " + "on s'ouvre, " * 20), 100.0, 30.0, "fr", cfg)
-    assert loop is not None and loop.text == "Bonjour, on s'ouvre," and loop.resets
+    assert loop is not None and loop.text == "Bonjour, on s'ouvre," and loop.resets and loop.loop
     assert (loop.start, loop.end) == (101.0, 129.0)
     said = to_piece(segment("Denis appelle le fournisseur avant jeudi."), 100.0, 30.0, "fr", cfg)
     assert said is not None and not said.resets
     assert next_context([7, 8], [said], 223) == [7, 8, 50365, 1, 2, 3]
     assert next_context([7, 8], [said, loop], 223) == []
     hot = to_piece(segment("Denis appelle le fournisseur avant jeudi.", temperature=0.8), 0.0, 30.0, "fr", cfg)
-    assert hot is not None and hot.resets
+    assert hot is not None and hot.resets and not hot.loop
+
+
+def test_a_calls_text_ends_at_its_first_loop_and_the_next_call_takes_the_audio_after_it() -> None:
+    from stages.transcribe.engine import Piece, end_at_loop
+
+    said = Piece(100.0, 104.0, "On a fini la migration.", 0.9)
+
+    def loop(start: float, end: float, text: str = "D'accord, est-ce que tout le monde") -> Piece:
+        return Piece(start, end, text, 0.8, (), True, True)
+
+    def ends(pieces: list[Piece]) -> tuple[list[str], float | None]:
+        decoded = end_at_loop(pieces, 100.0, 27.5)
+        return [p.text for p in decoded.pieces], decoded.until
+
+    # the 2-hour French import: a loop 0.2 s in, then nothing for the 27 s after it
+    assert ends([loop(100.03, 100.23)]) == (["D'accord, est-ce que tout le monde"], pytest.approx(1.03))
+    # one sentence again in six segments (seen live), where a decision and an action item were said
+    copies = [loop(100.5 + 2 * i, 102.5 + 2 * i, "L'équipe a posé quelques questions.") for i in range(6)]
+    assert ends(copies) == (["L'équipe a posé quelques questions."], pytest.approx(2.5))
+    assert ends([said, loop(104.5, 111.0), said]) == ([said.text, "D'accord, est-ce que tout le monde"],
+                                                      pytest.approx(11.0))
+    assert ends([said, loop(104.5, 127.0)]) == ([said.text, "D'accord, est-ce que tout le monde"], None)  # to the end
+    assert ends([said]) == ([said.text], None)
+    assert ends([]) == ([], None)
+
+
+@pytest.mark.parametrize("start,end,text,kept", [
+    # the 2-hour English import: the last sentence again, in the last half second of a call's audio
+    (29.1, 31.4, "Good morning everyone, let's start the meeting and out the quarterly forecast", False),
+    # and copies Whisper timed past the end of the audio
+    (36.1, 38.0, "Good morning everyone, let's start the meeting and out the quarterly forecast", False),
+    (27.9, 29.6, "Can everyone hear me?", True),  # a real last sentence, ending with the audio
+    (29.3, 29.6, "Okay.", True),
+    (12.0, 12.4, "Good morning everyone, let's start the meeting.", True),  # squeezed, but inside the audio
+])
+def test_text_decoded_from_the_silence_after_a_calls_audio_is_dropped(start: float, end: float, text: str,
+                                                                      kept: bool) -> None:
+    from faster_whisper.transcribe import Segment, get_compression_ratio
+
+    from stages.transcribe.engine import to_piece
+
+    seg = Segment(id=1, seek=0, start=start, end=end, text=" " + text, tokens=[50365, 1, 2], avg_logprob=-0.15,
+                  compression_ratio=get_compression_ratio(text), no_speech_prob=0.01, words=None, temperature=0.0)
+    piece = to_piece(seg, 1643.1, 29.6, "en", TranscribeConfig())
+    assert (piece is not None) == kept
+    if piece is not None:
+        assert piece.start <= piece.end <= 1643.1 + 29.6
 
 
 def test_bad_config_names_the_key_the_value_and_what_is_allowed(tmp_path: Path) -> None:

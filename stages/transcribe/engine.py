@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("transcribe")
 PROMPT_RESET_TEMPERATURE = 0.5  # faster-whisper's prompt_reset_on_temperature
 MIN_PROGRESS_S = 1.0  # a call ended by a loop must have moved at least this far
+MAX_CHARS_PER_S = 30.0  # twice as fast as anyone speaks: text with less time than this had no audio
+END_S = 0.05  # a segment ending this close to the end of a call's audio ran into its padding
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Piece:
     confidence: float
     tokens: tuple[int, ...] = ()  # what the next call may be conditioned on
     resets: bool = False  # a loop, or decoded at a high temperature: not trusted as a prompt
+    loop: bool = False  # a repetition loop, cut back to one copy
 
 
 def pick_device(requested: str) -> str:
@@ -137,7 +140,34 @@ class Engine:
             return Decoded(out, decoded_to)
         finally:
             release_freed_memory()
-        return Decoded(out)
+        if self.live:
+            return Decoded(out)
+        decoded = end_at_loop(out, offset, duration)
+        if decoded.until is not None:
+            log.info("text ends in a repetition loop at %.1f s; the rest goes to the next call", offset + decoded.until)
+        return decoded
+
+
+def end_at_loop(pieces: list[Piece], offset: float, duration: float) -> Decoded:
+    """A call's text up to its first repetition loop, the audio after that left to the next call.
+
+    The loop is kept once. faster-whisper would otherwise lose or duplicate what follows it:
+    a loop that never closes its segment leaves it a single timestamp, and it takes the whole
+    window as done (on the 2-hour French import, a loop 0.2 s into a call left the next 27 s
+    of speech without text); a loop spread over several segments repeats one sentence in
+    each (live, six copies of one sentence stood in for a decision and an action item). The
+    next call starts at least MIN_PROGRESS_S further on, with a fresh prompt, so it cannot stall.
+    Imports only, so far: live, that next call would add its time to the lag of those batches,
+    and that has not been measured against the 30 s bar yet.
+    """
+    first = next((i for i, p in enumerate(pieces) if p.loop), None)
+    if first is None:
+        return Decoded(pieces)
+    loop = pieces[first]
+    resume = max(loop.end, loop.start + MIN_PROGRESS_S) - offset
+    if resume >= duration - MIN_PROGRESS_S:
+        return Decoded(pieces)  # the loop ran to the end of the audio: nothing is left
+    return Decoded(pieces[: first + 1], resume)
 
 
 def to_piece(seg: Segment, offset: float, duration: float, language: str, cfg: TranscribeConfig) -> Piece | None:
@@ -147,6 +177,13 @@ def to_piece(seg: Segment, offset: float, duration: float, language: str, cfg: T
     becomes the next call's prompt: conditioned on it, Whisper repeats it again,
     window after window (a 15-minute French import decoded at temperature 0 only
     went from 66.8 % to 93.4 % WER that way).
+
+    After the last segment it finds, faster-whisper decodes what is left of the audio,
+    often under a second of silence padded to 30 s, and Whisper may fill it with the
+    previous sentence again, timed at or past the end. Such text is dropped: on the 2-hour
+    English import, all 11 segments above 30 characters a second were such copies, and
+    one, sampled at a fallback temperature, reset the prompt after which "done" came out
+    as "run" for the rest of the meeting.
     """
     text = seg.text.strip()
     if not filters.keep(text, seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio, language, cfg):
@@ -156,9 +193,12 @@ def to_piece(seg: Segment, offset: float, duration: float, language: str, cfg: T
     if loop:
         text = filters.collapse_loops(text)
         log.info("repetition loop cut to %r", text)
-    start, end = max(0.0, seg.start), min(duration, max(seg.end, seg.start))
+    start, end = min(max(0.0, seg.start), duration), min(duration, max(seg.end, seg.start))
+    if end >= duration - END_S and len(text) > MAX_CHARS_PER_S * (end - start):
+        log.info("dropped %r: decoded from the silence after the audio (%.2f s of it left)", text, end - start)
+        return None
     return Piece(offset + start, offset + end, text, round(math.exp(seg.avg_logprob), 3),
-                 tuple(seg.tokens), loop or seg.temperature > PROMPT_RESET_TEMPERATURE)
+                 tuple(seg.tokens), loop or seg.temperature > PROMPT_RESET_TEMPERATURE, loop)
 
 
 def tune_heap() -> None:
