@@ -129,8 +129,10 @@ def play(audio: Path, sink: str, spool: Path, proc: subprocess.Popen[bytes], env
     time.sleep(2.0)
     subprocess.run(["paplay", "--device", sink, str(audio)], check=True)
     time.sleep(1.0)
-    subprocess.run([sys.executable, str(ROOT / "supervisor.py"), "down", "--spool", str(spool)], env=env,
-                   check=True, stdout=subprocess.DEVNULL)
+    # --no-wait: the run waits for `up` to end however late the report is; a late report is a
+    # failed check to publish, not a reason to lose two hours of samples.
+    subprocess.run([sys.executable, str(ROOT / "supervisor.py"), "down", "--no-wait", "--spool", str(spool)],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def final_latency(session: Path) -> float:
