@@ -15,6 +15,7 @@ import argparse
 import collections
 import json
 from pathlib import Path
+from typing import Any
 
 from bench.common import OUT, wer
 from stages.models import TranscriptBatch
@@ -22,8 +23,8 @@ from stages.spool import Session
 from tests.speech import normalise
 
 
-def spoken(timeline: list[dict[str, object]], start: float, end: float) -> str:
-    return " ".join(str(u["text"]) for u in timeline if start <= float(str(u["start"])) < end)
+def spoken(timeline: list[dict[str, Any]], start: float, end: float) -> str:
+    return " ".join(u["text"] for u in timeline if start <= u["start"] < end)
 
 
 def main() -> None:
@@ -45,10 +46,10 @@ def main() -> None:
     def said(start: float, end: float) -> str:
         return " ".join(s.text for s in segments if start <= s.start < end)
 
-    end = max(float(u["end"]) for u in timeline)
+    end = max(u["end"] for u in timeline)
     step = args.window * 60
-    whole = wer(spoken(timeline, 0, end + 1), said(0, end + 1), lang)
-    print(f"{args.session.name}: {len(segments)} segments, WER {100 * whole:.1f} %")
+    ref_all, hyp_all = normalise(spoken(timeline, 0, end + 1), lang), normalise(said(0, end + 1), lang)
+    print(f"{args.session.name}: {len(segments)} segments, WER {100 * wer(ref_all, hyp_all, lang):.1f} %")
     for k in range(int(end // step) + 1):
         a, b = k * step, (k + 1) * step
         ref = spoken(timeline, a, b)
@@ -58,7 +59,7 @@ def main() -> None:
 
     import jiwer
 
-    out = jiwer.process_words(normalise(spoken(timeline, 0, end + 1), lang), normalise(said(0, end + 1), lang))
+    out = jiwer.process_words(ref_all, hyp_all)
     ref_words, hyp_words = out.references[0], out.hypotheses[0]
     subs: collections.Counter[str] = collections.Counter()
     added: collections.Counter[str] = collections.Counter()
