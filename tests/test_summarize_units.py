@@ -208,6 +208,27 @@ def test_two_decisions_of_the_same_shape_stay_two() -> None:
         "We keep the fifteenth as the launch date."]
 
 
+def test_that_is_decided_lists_what_was_announced_and_a_deadline_keeps_its_time_of_day() -> None:
+    """The demo meeting's words (one loopback speaker): "Good. That is decided." once listed "Good." as the
+    decision, "keep this short" was a decision, and "tomorrow morning" became due "tomorrow" with the task
+    "call the printing company morning", listed twice beside the LLM's wording."""
+    segments = [seg(42, "Others", "Then let's decide it now. We will launch the new website on the first of June."),
+                seg(48, "Others", "Agreed. The first of June gives us enough time to test everything properly."),
+                seg(53, "Others", "Fine by me."),
+                seg(55, "Others", "Good. That is decided."),
+                seg(58, "Others", "Let's keep this short today, we have three things to cover."),
+                seg(106, "Others", "I'll do that. I will call the printing company tomorrow morning.")]
+    mini = extract(segments, "en")
+    assert mini.decisions == ["We will launch the new website on the first of June."]
+    assert [(a.task, a.due) for a in mini.action_items] == [("call the printing company", "tomorrow morning")]
+    llm = ActionItem(owner="Others", task="call the printing company tomorrow morning", due="morning", time=106)
+    assert len(merge_items([llm, *mini.action_items], "en")) == 1
+    fr = extract([seg(1, "Participants", "Marc, tu peux appeler l'imprimeur demain matin ?"),
+                  seg(30, "Participants", "D'accord."), seg(32, "Participants", "Parfait, c'est décidé.")], "fr")
+    assert [(a.owner, a.due) for a in fr.action_items] == [("Marc", "demain matin")]
+    assert fr.decisions == []  # nothing announced within the last 30 s but a question
+
+
 def test_a_status_report_is_not_a_decision() -> None:
     segments = [seg(1, "Others", "The audit is about forty percent done and we spent twelve thousand euros."),
                 seg(6, "You", "Okay, we approve the extra budget for the audit.")]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from stages.models import Segment
 from stages.summarize import lang
+from stages.summarize.grounding import is_decision
 from stages.summarize.schema import ActionItem, Highlight, MiniSummary
 from stages.summarize.text import content_words, sentences
 
@@ -32,18 +33,21 @@ ORDINALS = {
     "fr": r"premier|1er|\d{1,2}|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|"
           r"seize|vingt(?:[- ]\w+)?|trente(?:[- ]\w+)?",
 }
-_EN_WHEN = (rf"(?:next|this|coming)\s+(?:week|month|sprint|meeting|{DAYS['en']})|tomorrow|tonight|today|"
+_EN_PART = r"(?: morning| afternoon| evening)?"  # "tomorrow morning" is one deadline, not "tomorrow" + a task word
+_FR_PART = r"(?: matin| après-midi| soir)?"
+_EN_WHEN = (rf"(?:next|this|coming)\s+(?:week|month|sprint|meeting|{DAYS['en']})|tomorrow{_EN_PART}|tonight|today|"
             rf"end of (?:the )?(?:day|week|month|quarter|year|sprint)|(?:the )?(?:{ORDINALS['en']})(?: of \w+)?|"
-            rf"(?:{DAYS['en']})|(?:{MONTHS['en']})(?: \w+)?|the (?:next|following) \w+")
-_FR_WHEN = (rf"(?:la )?semaine prochaine|le mois prochain|cette semaine|ce mois-ci|demain|ce soir|aujourd'hui|"
+            rf"(?:{DAYS['en']}){_EN_PART}|(?:{MONTHS['en']})(?: \w+)?|the (?:next|following) \w+")
+_FR_WHEN = (rf"(?:la )?semaine prochaine|le mois prochain|cette semaine|ce mois-ci|demain{_FR_PART}|ce soir|"
+            rf"aujourd'hui|"
             rf"(?:la )?fin (?:du mois|de la semaine|de la journée|de l'année|du trimestre|du sprint)|"
             rf"(?:le )?(?:prochain|prochaine) \w+|(?:le )?(?:{ORDINALS['fr']})(?: {MONTHS['fr']})?|"
-            rf"(?:{DAYS['fr']})(?: prochain)?|(?:{MONTHS['fr']})")
+            rf"(?:{DAYS['fr']})(?: prochain)?{_FR_PART}|(?:{MONTHS['fr']})")
 DUE = {
-    "en": re.compile(rf"(?:\b(?:by|before|until|for|on|due)\s+(?:the\s+)?(?P<a>{_EN_WHEN})|\b(?P<b>tomorrow|tonight|"
-                     rf"next week|this week|next month))\b", re.IGNORECASE),
+    "en": re.compile(rf"(?:\b(?:by|before|until|for|on|due)\s+(?:the\s+)?(?P<a>{_EN_WHEN})|\b(?P<b>tomorrow{_EN_PART}|"
+                     rf"tonight|next week|this week|next month))\b", re.IGNORECASE),
     "fr": re.compile(rf"(?:\b(?:d'ici|avant|pour|jusqu'à|jusqu'au|au plus tard)\s+(?:le |la |l')?(?P<a>{_FR_WHEN})|"
-                     rf"\b(?P<b>demain|la semaine prochaine|cette semaine|ce soir))\b", re.IGNORECASE),
+                     rf"\b(?P<b>demain{_FR_PART}|la semaine prochaine|cette semaine|ce soir))\b", re.IGNORECASE),
 }
 
 NAME = r"(?P<name>[A-ZÀ-Ý][a-zà-ÿ]+(?:[-'][A-ZÀ-Ý]?[a-zà-ÿ]+)?)"
@@ -121,7 +125,10 @@ DECISION = {
 }
 CONDITIONAL = re.compile(r"\b(?:if|whether|si|should we|est-ce qu'on|faut-il)\b", re.IGNORECASE)
 PROCESS = re.compile(r"\b(?:hear me|my screen|mon écran|m'entend|start the meeting|next topic|sujet suivant|"
-                     r"ordre du jour|agenda)\b", re.IGNORECASE)
+                     r"ordre du jour|agenda|keep (?:it|this|the|things|the meeting) (?:short|brief)|be brief|"
+                     r"soyons brefs?|faire court|faire vite)\b", re.IGNORECASE)
+REFERENT_S = 30.0
+REFERENT_STATEMENTS = 3
 FIGURE = re.compile(r"\d|\b(?:percent|pour ?cent|thousand|million|mille|euros?|dollars?|k€|%)\b", re.IGNORECASE)
 
 
@@ -203,6 +210,16 @@ def _action(sentence: Sentence, language: str, me: str, others: str) -> ActionIt
     return ActionItem(owner=owner, task=task, due=due, time=sentence.time)
 
 
+def _referent(before: list[Sentence], time: float) -> Sentence | None:
+    """What "That's decided." confirms: of the last few statements, the latest that announces something.
+
+    Not simply the sentence before it, which is often an "Agreed." or "Fine by me." (or "Good.").
+    Any speaker: loopback capture labels every remote participant alike."""
+    said = [p for p in before if time - p.time <= REFERENT_S and len(content_words(p.text)) >= 3
+            and not p.text.strip().endswith("?")][-REFERENT_STATEMENTS:]
+    return next((p for p in reversed(said) if is_decision(p.text)), said[-1] if said else None)
+
+
 def _decision(sentences_: list[Sentence], i: int, language: str) -> str | None:
     s = sentences_[i]
     text = s.text.strip()
@@ -215,10 +232,10 @@ def _decision(sentences_: list[Sentence], i: int, language: str) -> str | None:
     if ":" in text[m.start():]:
         text = text[m.start():].split(":", 1)[1].strip() or text
     if len(content_words(text)) < 3:  # "That's decided." refers to what was just said
-        previous = [p for p in sentences_[max(0, i - 2): i] if p.speaker == s.speaker]
-        if not previous:
+        said = _referent(sentences_[max(0, i - 12): i], s.time)
+        if said is None:
             return None
-        text = previous[-1].text.strip()
+        text = said.text.strip()
     text = re.sub(_LEAD, "", text, flags=re.IGNORECASE).strip()
     return text[:1].upper() + text[1:] if text else None
 
