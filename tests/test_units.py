@@ -66,6 +66,10 @@ def test_real_sentences_survive_the_gates() -> None:
      "on a fait passer 9 pouces et puis merci."),
     ("non non non, je ne crois pas", "non non non, je ne crois pas"),  # too short to be a loop
     ("Oui, je peux préparer la recette du cloud.", "Oui, je peux préparer la recette du cloud."),
+    # a live run of 2026-12-03 (the loop inside one hyphenated word went on into the report)
+    ("BUBUJADIC-MANTI-MANTI-MANTI-MANTI-MANTI-MANTI-MANTI-MANTI-MA", "BUBUJADIC-MANTI"),
+    ("nous n'approuvons de BUBUJADIC-MANTI-MANTI-MANTI-MANTI-MANTI.", "nous n'approuvons de BUBUJADIC-MANTI."),
+    ("quatre-vingt-dix, pom-pom, go-go-go-stop", "quatre-vingt-dix, pom-pom, go-stop"),
 ])
 def test_a_repetition_loop_keeps_one_copy(text: str, kept: str) -> None:
     assert filters.collapse_loops(text) == kept
@@ -92,6 +96,8 @@ def test_a_confident_loop_is_kept_once_and_never_becomes_the_next_prompt() -> No
     assert next_context([7, 8], [said, loop], 223) == []
     hot = to_piece(segment("Denis appelle le fournisseur avant jeudi.", temperature=0.8), 0.0, 30.0, "fr", cfg)
     assert hot is not None and hot.resets and not hot.loop
+    word = to_piece(segment("Nous approuvons BUBUJADIC-MANTI-MANTI-MANTI-MANTI."), 0.0, 30.0, "fr", cfg)
+    assert word is not None and word.text == "Nous approuvons BUBUJADIC-MANTI." and word.loop and word.resets
 
 
 def test_a_calls_text_ends_at_its_first_loop_and_the_next_call_takes_the_audio_after_it() -> None:

@@ -189,7 +189,7 @@ def to_piece(seg: Segment, offset: float, duration: float, language: str, cfg: T
     if not filters.keep(text, seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio, language, cfg):
         log.info("dropped %r (logprob %.2f, no_speech %.2f)", text, seg.avg_logprob, seg.no_speech_prob)
         return None
-    loop = filters.is_loop(seg.compression_ratio)
+    loop = filters.is_loop(seg.compression_ratio) or filters.HYPHEN_LOOP.search(text) is not None
     if loop:
         text = filters.collapse_loops(text)
         log.info("repetition loop cut to %r", text)

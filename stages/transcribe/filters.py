@@ -49,6 +49,8 @@ MAX_COMPRESSION = 2.4  # above this gzip ratio a segment is a repetition loop (W
 LOOP_MIN_COPIES = 3
 LOOP_MIN_WORDS = 6
 LOOP_MAX_UNIT = 12
+# A loop inside one word: "BUBUJADIC-MANTI-MANTI-MANTI-…-MA" (a part said three times or more, maybe cut).
+HYPHEN_LOOP = re.compile(r"\b(\w+)(?:-\1\b){2,}(?:-(\w+))?", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:
@@ -90,7 +92,7 @@ def collapse_loops(text: str) -> str:
     A confident repetition loop ("on s'ouvre, on s'ouvre, ...") keeps the real words
     before it; what the loop hid is lost either way.
     """
-    words = text.split()
+    words = HYPHEN_LOOP.sub(_one_part, text).split()
     keys = [normalise(w) for w in words]
     out: list[str] = []
     i = 0
@@ -105,6 +107,11 @@ def collapse_loops(text: str) -> str:
         if _cut_copy(keys[i:], keys[i - unit:i]):
             break  # the loop was cut off mid-copy at the end of the window
     return " ".join(out)
+
+
+def _one_part(m: re.Match[str]) -> str:
+    cut = m.group(2)
+    return m.group(1) if cut is None or m.group(1).lower().startswith(cut.lower()) else f"{m.group(1)}-{cut}"
 
 
 def _cut_copy(rest: list[str], phrase: list[str]) -> bool:
