@@ -47,9 +47,9 @@ def replay(base: Session, work: Path, overrides: dict[str, object]) -> tuple[Ses
     cfg = TranscribeConfig.model_validate({**PipelineConfig().transcribe.model_dump(), **overrides})
     engine = Engine(cfg, manifest.language, live=True)
 
-    def transcribe(audio: Audio, offset: float, prompt: list[int] | None = None) -> Decoded:
+    def transcribe(audio: Audio, offset: float, prompt: list[int] | None = None, open_end: bool = False) -> Decoded:
         t0 = time.monotonic()
-        decoded = engine.transcribe(audio, offset, prompt)
+        decoded = engine.transcribe(audio, offset, prompt, open_end)
         if (spent := time.monotonic() - t0) > SLOW_S:
             print(f"  slow call: {offset:.0f} s + {len(audio) / RATE:.1f} s took {spent:.1f} s: "
                   + " | ".join(f"{p.text[:60]!r}" for p in decoded.pieces), file=sys.stderr, flush=True)

@@ -55,12 +55,16 @@ class AudioEnd(SpoolModel):
 
 
 class Segment(SpoolModel):
+    """What was said between two times; a `gap` has no text: speech the transcriber heard but
+    could not put into words (it is shown as a missing passage, never as silence)."""
+
     start: float
     end: float
     channel: Channel
     speaker: str
     text: str
     confidence: float = 1.0
+    gap: bool = False
 
 
 class ChannelCursor(SpoolModel):

@@ -123,7 +123,7 @@ def test_a_call_ended_by_a_repetition_loop_resumes_where_its_text_stopped(tmp_pa
     write_batches(session, None, demo_pcm[: 30 * RATE])
     calls: list[tuple[float, float]] = []
 
-    def transcribe(audio: np.ndarray, offset: float, prompt: list[int] | None = None) -> Decoded:
+    def transcribe(audio: np.ndarray, offset: float, prompt: list[int] | None = None, **_: bool) -> Decoded:
         calls.append((offset, offset + len(audio) / RATE))
         if len(calls) == 1:
             return Decoded([Piece(offset + 0.5, offset + 4.0, "we ship we ship we ship", 0.9, (1, 2), True)], 4.0)

@@ -78,8 +78,12 @@ def test_a_repetition_loop_keeps_one_copy(text: str, kept: str) -> None:
 def test_a_confident_loop_is_kept_once_and_never_becomes_the_next_prompt() -> None:
     from faster_whisper.transcribe import Segment, get_compression_ratio
 
-    from stages.transcribe.engine import to_piece
+    from stages.transcribe.engine import Piece, settle_repeats, to_piece
     from stages.transcribe.stage import next_context
+
+    def piece(seg: Segment, offset: float) -> Piece | None:  # no word times: judged on the text alone
+        found = to_piece(seg, offset, 30.0, "fr", cfg)
+        return found and settle_repeats([found], [])[0]
 
     def segment(text: str, temperature: float = 0.0) -> Segment:
         return Segment(id=1, seek=0, start=1.0, end=29.0, text=" " + text, tokens=[50365, 1, 2, 3],
@@ -87,16 +91,16 @@ def test_a_confident_loop_is_kept_once_and_never_becomes_the_next_prompt() -> No
                        words=None, temperature=temperature)
 
     cfg = TranscribeConfig()
-    loop = to_piece(segment("Bonjour, " + "on s'ouvre, " * 20), 100.0, 30.0, "fr", cfg)
+    loop = piece(segment("Bonjour, " + "on s'ouvre, " * 20), 100.0)
     assert loop is not None and loop.text == "Bonjour, on s'ouvre," and loop.resets and loop.loop
     assert (loop.start, loop.end) == (101.0, 129.0)
-    said = to_piece(segment("Denis appelle le fournisseur avant jeudi."), 100.0, 30.0, "fr", cfg)
+    said = piece(segment("Denis appelle le fournisseur avant jeudi."), 100.0)
     assert said is not None and not said.resets
     assert next_context([7, 8], [said], 223) == [7, 8, 50365, 1, 2, 3]
     assert next_context([7, 8], [said, loop], 223) == []
-    hot = to_piece(segment("Denis appelle le fournisseur avant jeudi.", temperature=0.8), 0.0, 30.0, "fr", cfg)
+    hot = piece(segment("Denis appelle le fournisseur avant jeudi.", temperature=0.8), 0.0)
     assert hot is not None and hot.resets and not hot.loop
-    word = to_piece(segment("Nous approuvons BUBUJADIC-MANTI-MANTI-MANTI-MANTI."), 0.0, 30.0, "fr", cfg)
+    word = piece(segment("Nous approuvons BUBUJADIC-MANTI-MANTI-MANTI-MANTI."), 0.0)
     assert word is not None and word.text == "Nous approuvons BUBUJADIC-MANTI." and word.loop and word.resets
 
 
@@ -109,8 +113,8 @@ def test_a_calls_text_ends_at_its_first_loop_and_the_next_call_takes_the_audio_a
         return Piece(start, end, text, 0.8, (), True, True)
 
     def ends(pieces: list[Piece]) -> tuple[list[str], float | None]:
-        decoded = end_at_loop(pieces, 100.0, 27.5)
-        return [p.text for p in decoded.pieces], decoded.until
+        kept, until = end_at_loop(pieces, 100.0, 27.5)
+        return [p.text for p in kept], until
 
     # the 2-hour French import: a loop 0.2 s in, then nothing for the 27 s after it
     assert ends([loop(100.03, 100.23)]) == (["D'accord, est-ce que tout le monde"], pytest.approx(1.03))

@@ -14,6 +14,8 @@ from typing import Any
 
 from faster_whisper import WhisperModel
 
+from stages.transcribe.filters import is_loop
+
 
 class LoopEnded(Exception):
     """The previous pass looped: the call ends where that pass's last segment did."""
@@ -28,8 +30,7 @@ class LoopBoundedWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper 
 
     def generate_with_fallback(self, encoder_output: Any, prompt: Any, tokenizer: Any, options: Any) -> Any:
         decoded = super().generate_with_fallback(encoder_output, prompt, tokenizer, options)
-        threshold = options.compression_ratio_threshold
-        self.looped = threshold is not None and decoded[3] > threshold  # (result, logprob, temperature, ratio)
+        self.looped = is_loop(decoded[3])  # (result, logprob, temperature, compression ratio)
         return decoded
 
     def encode(self, features: Any) -> Any:

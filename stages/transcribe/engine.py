@@ -8,13 +8,15 @@ import logging
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stages.config import TranscribeConfig
 from stages.transcribe import filters, models
+from stages.transcribe.fidelity import COVER_TOLERANCE_S, Word, judge_repeats, uncovered
+from stages.transcribe.windowing import Span, speech_spans
 from stages.wavio import RATE, Audio
 
 if TYPE_CHECKING:
@@ -25,14 +27,19 @@ PROMPT_RESET_TEMPERATURE = 0.5  # faster-whisper's prompt_reset_on_temperature
 MIN_PROGRESS_S = 1.0  # a call ended by a loop must have moved at least this far
 MAX_CHARS_PER_S = 30.0  # twice as fast as anyone speaks: text with less time than this had no audio
 END_S = 0.05  # a segment ending this close to the end of a call's audio ran into its padding
+REDECODE_PAD_S = 0.3  # audio kept around a stretch decoded again on its own
+FILL_TEMPERATURES = [0.4, 0.8]  # a skipped stretch that greedy decoding still leaves empty is sampled
 
 
 @dataclass(frozen=True)
 class Decoded:
-    """What one call gave: its pieces and, when a repetition loop ended it early, where (seconds into its audio)."""
+    """What one call gave: its pieces, where the next call starts when this one ended early
+    (seconds into its audio: a repetition loop, or a last segment left to be redone), and the
+    stretches of speech that no decode could put into words (absolute times)."""
 
     pieces: list[Piece]
     until: float | None = None
+    gaps: list[Span] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class Piece:
     tokens: tuple[int, ...] = ()  # what the next call may be conditioned on
     resets: bool = False  # a loop, or decoded at a high temperature: not trusted as a prompt
     loop: bool = False  # a repetition loop, cut back to one copy
+    words: tuple[Word, ...] = ()  # aligned words: what the fidelity checks compare with the audio
 
 
 def pick_device(requested: str) -> str:
@@ -97,14 +105,37 @@ class Engine:
         self.hotwords = ", ".join(cfg.vocabulary) or None
         log.info("model %s (%s) on %s/%s, language %s", cfg.model, path, device, compute, language)
 
-    def transcribe(self, audio: Audio, offset: float, prompt: list[int] | None = None) -> Decoded:
+    def transcribe(self, audio: Audio, offset: float, prompt: list[int] | None = None,
+                   open_end: bool = False) -> Decoded:
         """Transcribe `audio` (<= 30 s is one Whisper window) starting at `offset` seconds.
 
         `prompt` is the tokens of the previous final segments, timestamps included, exactly
         what whole-file decoding conditions each window on. On the 20-minute seams meeting
         it brings WER from 7.1 % to 5.3 % (whole file 4.2 %); the same text given as a plain
         string made it worse (9.9-11.7 %): Whisper then skipped repeated sentences.
+
+        `open_end`: the audio ends inside speech (no pause in a whole window), so its last
+        segment may be cut: it is left to the next call, which starts where its first word does.
+
+        Then the text is checked against the audio (`fidelity`): repetitions the audio does
+        not hold are cut, and speech that no word covers is decoded again on its own.
         """
+        duration = len(audio) / RATE
+        speech = [Span(offset + s.start, offset + s.end) for s in speech_spans(audio, self.cfg.pause_ms)]
+        pieces, until = self._decode(audio, offset, prompt, self.temperatures, bounded=self.live)
+        pieces = settle_repeats(pieces, speech)
+        if until is None and not self.live:
+            pieces, until = end_at_loop(pieces, offset, duration)
+            if until is not None:
+                log.info("text ends in a repetition loop at %.1f s; the rest goes to the next call", offset + until)
+        if until is None and open_end and len(pieces) > 1 and pieces[-1].start > offset + MIN_PROGRESS_S:
+            until = pieces.pop().start - offset  # no pause in a whole window: redo the last, maybe cut, segment
+        pieces, gaps = self._fill(audio, offset, speech, pieces, offset + (duration if until is None else until))
+        return Decoded(pieces, until, gaps)
+
+    def _decode(self, audio: Audio, offset: float, prompt: list[int] | None, temperatures: list[float],
+                bounded: bool) -> tuple[list[Piece], float | None]:
+        """One faster-whisper call: its filtered pieces, and where a repetition loop ended it (if `bounded`)."""
         import ctranslate2
 
         from stages.transcribe.bounded import LoopEnded
@@ -118,10 +149,14 @@ class Engine:
             vad_filter=True,
             no_speech_threshold=self.cfg.no_speech_threshold,
             log_prob_threshold=self.cfg.log_prob_threshold,
+            # a repetition is judged against the audio (fidelity), not by its gzip ratio alone: a phrase
+            # really said again must not send the window to a sampled decode that drops the copies
+            compression_ratio_threshold=None,
             hotwords=self.hotwords,
             initial_prompt=prompt or None,
-            temperature=self.temperatures,
+            temperature=temperatures,
             best_of=self.cfg.best_of,
+            word_timestamps=True,
         )
         if self.language is None:
             self.language = info.language  # pin what was detected on the first speech
@@ -132,23 +167,61 @@ class Engine:
         try:
             for seg in segments:
                 decoded_to = min(duration, max(decoded_to, seg.end))
-                self.model.armed = self.live and decoded_to >= MIN_PROGRESS_S  # live: a loop may end the call
+                self.model.armed = bounded and decoded_to >= MIN_PROGRESS_S  # live: a loop may end the call
                 if piece := to_piece(seg, offset, duration, self.language or "", self.cfg):
                     out.append(piece)
         except LoopEnded:
             log.info("a repetition loop ended the call at %.1f s; the rest goes to the next call", offset + decoded_to)
-            return Decoded(out, decoded_to)
+            return out, decoded_to
         finally:
             release_freed_memory()
-        if self.live:
-            return Decoded(out)
-        decoded = end_at_loop(out, offset, duration)
-        if decoded.until is not None:
-            log.info("text ends in a repetition loop at %.1f s; the rest goes to the next call", offset + decoded.until)
-        return decoded
+        return out, None
+
+    def _fill(self, audio: Audio, offset: float, speech: list[Span], pieces: list[Piece],
+              end: float) -> tuple[list[Piece], list[Span]]:
+        """Decode again, on its own, each stretch of speech before `end` that no word covers.
+
+        Whisper skips speech now and then: the start of a window that begins mid-sentence, a
+        sentence between two others (on a 21-minute import, three sentences of an action item
+        in one 28 s call). Alone, without the prompt, it is usually heard; when even a sampled
+        decode gives nothing, the stretch is kept as a gap, so the transcript says that
+        something was said there rather than pretending it was silence.
+        """
+        words = [w for p in pieces for w in p.words]
+        gaps: list[Span] = []
+        for stretch in uncovered(speech, words, offset, end):
+            found = self._redecode(audio, offset, stretch, words)
+            if found is None:
+                log.warning("%.1f-%.1f s: speech that no decode put into words: kept as a gap",
+                            stretch.start, stretch.end)
+                gaps.append(stretch)
+                continue
+            log.info("%.1f-%.1f s: speech the call skipped, decoded on its own: %r", stretch.start, stretch.end,
+                     found.text)
+            pieces.append(found)
+            words += found.words
+        pieces.sort(key=lambda p: p.start)
+        return pieces, gaps
+
+    def _redecode(self, audio: Audio, offset: float, stretch: Span, words: list[Word]) -> Piece | None:
+        """The words a decode of `stretch` alone finds in it, first greedy, then sampled; None if none."""
+        a = max(0.0, stretch.start - offset - REDECODE_PAD_S)
+        b = min(len(audio) / RATE, stretch.end - offset + REDECODE_PAD_S)
+        clip = audio[round(a * RATE):round(b * RATE)]
+        for temperatures in ([0.0], FILL_TEMPERATURES):
+            got, _ = self._decode(clip, offset + a, None, temperatures, bounded=False)
+            speech = [stretch]
+            found = [w for p in settle_repeats(got, speech) for w in p.words
+                     if stretch.start - COVER_TOLERANCE_S <= (w.start + w.end) / 2 <= stretch.end + COVER_TOLERANCE_S
+                     and not any(o.start < w.end and w.start < o.end for o in words)]
+            if found:
+                confidence = min(p.confidence for p in got)
+                return Piece(found[0].start, found[-1].end, "".join(w.text for w in found).strip(), confidence,
+                             words=tuple(found))
+        return None
 
 
-def end_at_loop(pieces: list[Piece], offset: float, duration: float) -> Decoded:
+def end_at_loop(pieces: list[Piece], offset: float, duration: float) -> tuple[list[Piece], float | None]:
     """A call's text up to its first repetition loop, the audio after that left to the next call.
 
     The loop is kept once. faster-whisper would otherwise lose or duplicate what follows it:
@@ -156,27 +229,21 @@ def end_at_loop(pieces: list[Piece], offset: float, duration: float) -> Decoded:
     window as done (on the 2-hour French import, a loop 0.2 s into a call left the next 27 s
     of speech without text); a loop spread over several segments repeats one sentence in
     each (live, six copies of one sentence stood in for a decision and an action item). The
-    next call starts at least MIN_PROGRESS_S further on, with a fresh prompt, so it cannot stall.
-    Imports only, so far: live, that next call would add its time to the lag of those batches,
-    and that has not been measured against the 30 s bar yet.
+    next call starts after the copy that was kept (at least MIN_PROGRESS_S further on), with a
+    fresh prompt, so it cannot stall. Imports only: live, the next call would add to the lag.
     """
     first = next((i for i, p in enumerate(pieces) if p.loop), None)
     if first is None:
-        return Decoded(pieces)
+        return pieces, None
     loop = pieces[first]
     resume = max(loop.end, loop.start + MIN_PROGRESS_S) - offset
     if resume >= duration - MIN_PROGRESS_S:
-        return Decoded(pieces)  # the loop ran to the end of the audio: nothing is left
-    return Decoded(pieces[: first + 1], resume)
+        return pieces, None  # the loop ran to the end of the audio: nothing is left
+    return pieces[: first + 1], resume
 
 
 def to_piece(seg: Segment, offset: float, duration: float, language: str, cfg: TranscribeConfig) -> Piece | None:
     """A decoded segment as kept in the transcript, or None when it is probably not what was said.
-
-    A repetition loop that passes the filters is cut back to one copy and never
-    becomes the next call's prompt: conditioned on it, Whisper repeats it again,
-    window after window (a 15-minute French import decoded at temperature 0 only
-    went from 66.8 % to 93.4 % WER that way).
 
     After the last segment it finds, faster-whisper decodes what is left of the audio,
     often under a second of silence padded to 30 s, and Whisper may fill it with the
@@ -189,16 +256,51 @@ def to_piece(seg: Segment, offset: float, duration: float, language: str, cfg: T
     if not filters.keep(text, seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio, language, cfg):
         log.info("dropped %r (logprob %.2f, no_speech %.2f)", text, seg.avg_logprob, seg.no_speech_prob)
         return None
-    loop = filters.is_loop(seg.compression_ratio) or filters.HYPHEN_LOOP.search(text) is not None
-    if loop:
-        text = filters.collapse_loops(text)
-        log.info("repetition loop cut to %r", text)
     start, end = min(max(0.0, seg.start), duration), min(duration, max(seg.end, seg.start))
     if end >= duration - END_S and len(text) > MAX_CHARS_PER_S * (end - start):
         log.info("dropped %r: decoded from the silence after the audio (%.2f s of it left)", text, end - start)
         return None
-    return Piece(offset + start, offset + end, text, round(math.exp(seg.avg_logprob), 3),
-                 tuple(seg.tokens), loop or seg.temperature > PROMPT_RESET_TEMPERATURE, loop)
+    loop = filters.is_loop(seg.compression_ratio) or filters.HYPHEN_LOOP.search(text) is not None
+    words = tuple(Word(offset + min(max(0.0, w.start), duration), offset + min(max(w.start, w.end), duration), w.word)
+                  for w in seg.words or ())
+    return Piece(offset + start, offset + end, text, round(math.exp(seg.avg_logprob), 3), tuple(seg.tokens),
+                 seg.temperature > PROMPT_RESET_TEMPERATURE, loop, words)
+
+
+def settle_repeats(pieces: list[Piece], speech: list[Span]) -> list[Piece]:
+    """A call's pieces with the repetitions their audio does not hold cut; `loop` marks the pieces cut.
+
+    The whole call is judged at once: a loop often runs over several segments (live, six
+    copies of one sentence in six segments), and Whisper's gzip ratio, which flags it, is
+    one figure for all the text of a pass. A repetition loop never becomes the next call's
+    prompt: conditioned on it, Whisper repeats it again, window after window (a 15-minute
+    French import decoded at temperature 0 only went from 66.8 % to 93.4 % WER that way).
+    A repetition the audio holds is kept whole, but not used as a prompt either.
+    """
+    if not any(p.words for p in pieces):  # no word times: judged on the text alone
+        return [replace(p, text=filters.collapse_loops(p.text), resets=True) if p.loop else p for p in pieces]
+    judged, real = judge_repeats([w for p in pieces for w in p.words], speech)
+    out: list[Piece] = []
+    i = 0
+    for piece in pieces:
+        n = len(piece.words)
+        mine, shaky = judged[i:i + n], any(j in real for j in range(i, i + n)) or piece.loop
+        i += n
+        words = [w for w in mine if w is not None]
+        if not words:
+            if n:
+                log.info("repetition loop dropped: %r", piece.text)
+                continue
+            out.append(piece)
+            continue
+        if words == list(piece.words):
+            out.append(replace(piece, resets=piece.resets or shaky, loop=False))
+            continue
+        text = "".join(w.text for w in words).strip()
+        log.info("repetition loop cut to %r", text)
+        out.append(replace(piece, start=words[0].start, end=max(words[0].start, words[-1].end), text=text,
+                           resets=True, loop=True, words=tuple(words)))
+    return out
 
 
 def tune_heap() -> None:

@@ -92,7 +92,7 @@ def collapse_loops(text: str) -> str:
     A confident repetition loop ("on s'ouvre, on s'ouvre, ...") keeps the real words
     before it; what the loop hid is lost either way.
     """
-    words = HYPHEN_LOOP.sub(_one_part, text).split()
+    words = collapse_hyphen_loops(text).split()
     keys = [normalise(w) for w in words]
     out: list[str] = []
     i = 0
@@ -107,6 +107,11 @@ def collapse_loops(text: str) -> str:
         if _cut_copy(keys[i:], keys[i - unit:i]):
             break  # the loop was cut off mid-copy at the end of the window
     return " ".join(out)
+
+
+def collapse_hyphen_loops(text: str) -> str:
+    """One copy of a part repeated inside a hyphenated word ("MANTI-MANTI-MANTI-MA" -> "MANTI")."""
+    return HYPHEN_LOOP.sub(_one_part, text)
 
 
 def _one_part(m: re.Match[str]) -> str:

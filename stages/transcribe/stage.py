@@ -132,18 +132,18 @@ class Transcription:
         cut_at = None if final_piece else choose_cut(spans, limit - start, self.earliest_cut)
         cut = start + cut_at if cut_at is not None else limit
         prompt = cur.context[-self.cfg.prompt_tokens:] if self.cfg.prompt_tokens else None
-        decoded = self.transcribe(audio[: round((cut - start) * RATE)], start, prompt)
+        decoded = self.transcribe(audio[: round((cut - start) * RATE)], start, prompt,
+                                  open_end=not final_piece and cut_at is None)
         pieces = decoded.pieces
-        new_cursor = cut
-        if decoded.until is not None:
-            new_cursor = start + decoded.until  # a repetition loop ended the call: the next one starts there
-        elif not final_piece and cut_at is None and len(pieces) > 1 and pieces[-1].start > start + 1.0:
-            new_cursor = pieces.pop().start  # no pause in 30 s: redo the last, maybe cut, segment
+        # the call may end early (a repetition loop, a last segment to redo): the next one starts there
+        new_cursor = cut if decoded.until is None else start + decoded.until
         cur.context = next_context(cur.context, pieces, self.cfg.prompt_tokens)
-        language = self.language()
-        cur.carry.extend(Segment(start=round(p.start, 2), end=round(p.end, 2), channel=channel,
-                                 speaker=speaker_of(channel, language), text=p.text, confidence=p.confidence)
-                         for p in pieces)
+        speaker = speaker_of(channel, self.language())
+        cur.carry.extend(Segment(start=round(p.start, 2), end=round(p.end, 2), channel=channel, speaker=speaker,
+                                 text=p.text, confidence=p.confidence) for p in pieces)
+        cur.carry.extend(Segment(start=round(g.start, 2), end=round(g.end, 2), channel=channel, speaker=speaker,
+                                 text="", confidence=0.0, gap=True) for g in decoded.gaps)
+        cur.carry.sort(key=lambda s: s.start)
         cur.cursor = new_cursor
         log.info("%s %.1f-%.1f s: %d segment(s)%s", channel, start, new_cursor, len(pieces),
                  "" if cut_at is None else f", cut in a pause at {cut:.1f} s")

@@ -1,0 +1,147 @@
+"""Judging a decode against its audio: speech it left without text, and repetitions the audio does not hold.
+
+Whisper's text is checked against what Silero VAD hears, with word times from
+faster-whisper's cross-attention alignment (`word_timestamps`):
+
+- a stretch of speech (VAD) that no word covers was skipped: the engine decodes it
+  again on its own, and marks it as a gap if that still gives nothing;
+- a phrase written several times in a row is a repetition loop only where the audio
+  does not hold it: copies that each sit on their own speech, at a rate people speak,
+  are what was said ("Can you hear me? Can you hear me?"); copies packed into too
+  short a stretch, or laid over silence, are Whisper repeating itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stages.transcribe.filters import collapse_hyphen_loops, normalise
+from stages.transcribe.windowing import Span
+
+COVER_TOLERANCE_S = 0.3  # a word's aligned time may miss its audio by this much
+MIN_UNCOVERED_S = 1.0  # speech shorter than this without text is left alone (a breath, a click)
+JOIN_S = 0.6  # uncovered speech this close together is one stretch, decoded at once
+MAX_CHARS_PER_S = 25.0  # faster than anyone speaks (espeak's fast voices: about 17)
+MIN_SPEECH_SHARE = 0.5  # a copy said aloud lies mostly on speech
+MIN_COPY_SPEECH_S = 0.25
+MAX_JUDGED_UNIT = 40  # a whole sentence said again, over several segments
+MIN_REPEAT_WORDS = 4  # "I think I think": shorter repeats ("no no") are never judged
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word with its aligned time, seconds from the session start."""
+
+    start: float
+    end: float
+    text: str
+
+
+def overlap(a0: float, a1: float, spans: list[Span]) -> float:
+    """Seconds of `spans` inside [a0, a1]."""
+    return sum(max(0.0, min(a1, s.end) - max(a0, s.start)) for s in spans)
+
+
+def _merge(intervals: list[tuple[float, float]], join: float = 0.0) -> list[Span]:
+    out: list[Span] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1].end + join:
+            out[-1] = Span(out[-1].start, max(out[-1].end, b))
+        else:
+            out.append(Span(a, b))
+    return out
+
+
+def uncovered(speech: list[Span], words: list[Word], start: float, end: float) -> list[Span]:
+    """Stretches of speech between `start` and `end` that no word covers, each holding >= MIN_UNCOVERED_S of speech.
+
+    Each stretch is returned as the span of its speech (its first to its last uncovered speech).
+    """
+    covered = _merge([(w.start - COVER_TOLERANCE_S, w.end + COVER_TOLERANCE_S) for w in words])
+    parts: list[tuple[float, float]] = []
+    for s in speech:
+        a, b = max(s.start, start), min(s.end, end)
+        for c in covered:
+            if b <= a:
+                break
+            if c.end <= a or c.start >= b:
+                continue
+            if c.start > a:
+                parts.append((a, c.start))
+            a = max(a, c.end)
+        if b > a:
+            parts.append((a, b))
+    stretches = _merge(parts, JOIN_S)
+    return [s for s in stretches if overlap(s.start, s.end, [Span(a, b) for a, b in parts]) >= MIN_UNCOVERED_S]
+
+
+def said_aloud(copy: list[Word], speech: list[Span]) -> bool:
+    """Does this copy of a repeated phrase have speech of its own, long enough to say it?"""
+    a, b = copy[0].start, copy[-1].end
+    heard = overlap(a, b, speech)
+    chars = len(" ".join(w.text.strip() for w in copy))
+    return (heard >= MIN_COPY_SPEECH_S and heard >= MIN_SPEECH_SHARE * (b - a)
+            and chars <= MAX_CHARS_PER_S * heard)
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """`copies` consecutive copies of a `unit`-word phrase, starting at word `first`."""
+
+    first: int
+    unit: int
+    copies: int
+
+    def copy(self, words: list[Word], k: int) -> list[Word]:
+        i = self.first + k * self.unit
+        return words[i:i + self.unit]
+
+
+def repeats(words: list[Word], min_copies: int, min_words: int, max_unit: int) -> list[Repeat]:
+    """Every run of a phrase said `min_copies` times or more in a row (at least `min_words` words in all)."""
+    keys = [normalise(w.text) for w in words]
+    found: list[Repeat] = []
+    i = 0
+    while i < len(keys):
+        hit = None
+        for unit in range(1, max_unit + 1):
+            phrase = keys[i:i + unit]
+            if len(phrase) < unit or not all(phrase):
+                break
+            copies = 1
+            while keys[i + copies * unit:i + (copies + 1) * unit] == phrase:
+                copies += 1
+            if copies >= min_copies and copies * unit >= min_words:
+                hit = Repeat(i, unit, copies)
+                break
+        if hit is None:
+            i += 1
+            continue
+        found.append(hit)
+        i += hit.unit * hit.copies
+    return found
+
+
+def judge_repeats(words: list[Word], speech: list[Span]) -> tuple[list[Word | None], set[int]]:
+    """Each word as kept: None where it is a copy the audio does not hold, or a trailing cut copy
+    of one; a hyphenated word's inner loop collapsed. Also the indices of words in repetitions
+    the audio holds in full. The first copy of a phrase is always kept."""
+    out: list[Word | None] = [Word(w.start, w.end, collapse_hyphen_loops(w.text)) for w in words]
+    real: set[int] = set()
+    keys = [normalise(w.text) for w in words]
+    for rep in repeats(words, 2, MIN_REPEAT_WORDS, MAX_JUDGED_UNIT):
+        span = range(rep.first, rep.first + rep.unit * rep.copies)
+        said = [k == 0 or said_aloud(rep.copy(words, k), speech) for k in range(rep.copies)]
+        if all(said):
+            real.update(span)
+            continue
+        for k, ok in enumerate(said):
+            if not ok:
+                for i in range(rep.first + k * rep.unit, rep.first + (k + 1) * rep.unit):
+                    out[i] = None
+        rest, phrase = keys[span.stop:span.stop + rep.unit], keys[rep.first:rep.first + rep.unit]
+        if rest and len(rest) < rep.unit and rest[:-1] == phrase[:len(rest) - 1] \
+                and phrase[len(rest) - 1].startswith(rest[-1]):  # the loop was cut off mid-copy
+            for i in range(span.stop, span.stop + len(rest)):
+                out[i] = None
+    return out, real
