@@ -21,6 +21,7 @@ whole-file call's, no run of 8 or more lost words. `dev` and `held_out` are repo
 from __future__ import annotations
 
 import argparse
+import collections
 import concurrent.futures
 import json
 import shutil
@@ -31,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, machine, pipeline_text, run_pipeline
+from bench.common import ROOT, batch_lags, machine, percentile, pipeline_text, run_pipeline
 from bench.fidelity_corpus import FIDELITY, RECORDINGS, Recording
 from tests.speech import normalise
 
@@ -49,18 +50,34 @@ class Score:
     seconds: float  # processing time
 
 
-def align(reference: str, hypothesis: str, lang: str) -> tuple[Score, list[str]]:
-    """The score and, per reference word, what happened to it: hit, sub or del."""
+def align(reference: str, hypothesis: str, lang: str) -> tuple[Score, list[str], list[str]]:
+    """The score and, per reference word, what happened to it (hit, sub or del) and the word heard for it."""
     import jiwer
 
     ref, hyp = normalise(reference, lang), normalise(hypothesis, lang) or "<empty>"
     out = jiwer.process_words(ref, hyp)
-    fate = ["del"] * len(ref.split())
+    ref_words, hyp_words = ref.split(), hyp.split()
+    fate, heard = ["del"] * len(ref_words), [""] * len(ref_words)
     for chunk in out.alignments[0]:
-        for i in range(chunk.ref_start_idx, chunk.ref_end_idx):
+        for k, i in enumerate(range(chunk.ref_start_idx, chunk.ref_end_idx)):
             fate[i] = {"equal": "hit", "substitute": "sub", "delete": "del"}.get(chunk.type, "del")
+            if chunk.type in ("equal", "substitute"):
+                heard[i] = hyp_words[chunk.hyp_start_idx + k]
     score = Score(round(out.wer, 4), out.substitutions, out.deletions, out.insertions, len(fate), 0.0)
-    return score, fate
+    return score, fate, heard
+
+
+def carried_mistakes(reference: str, lang: str, fate: list[str], heard: list[str], whole: list[str],
+                     least: int = 3) -> tuple[int, list[str]]:
+    """The same wrong word again and again where the whole-file call has it right (a mistake the prompt carries).
+
+    Counts the substitutions `ref -> heard` that occur at least `least` times in the pipeline's transcript
+    at places where the whole-file call heard the word right; returns (occurrences, the commonest pairs).
+    """
+    ref = normalise(reference, lang).split()
+    pairs = collections.Counter((ref[i], heard[i]) for i, f in enumerate(fate) if f == "sub" and whole[i] == "hit")
+    repeated = [(pair, n) for pair, n in pairs.most_common() if n >= least]
+    return sum(n for _, n in repeated), [f"{a}->{b} x{n}" for (a, b), n in repeated[:4]]
 
 
 def longest_lost_run(pipeline: list[str], whole: list[str]) -> int:
@@ -96,17 +113,23 @@ def whole_file(rec: Recording, wav: Path) -> str:
     return text
 
 
-def pipeline(rec: Recording, wav: Path, mode: str, work: Path) -> tuple[str, float, Path]:
+def pipeline(rec: Recording, wav: Path, mode: str, work: Path) -> tuple[str, float, float, Path]:
+    """(text, wall seconds, CPU seconds of all its processes, session) of `supervisor.py up` on the file."""
+    import resource
+
     spool = work / f"{rec.name}-{mode}"
     shutil.rmtree(spool, ignore_errors=True)
     extra = ["--llm", "offline", *(["--realtime"] if mode == "realtime" else [])]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     session, seconds = run_pipeline(wav, rec.lang, spool, *extra)
-    return pipeline_text(session), seconds, session
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return pipeline_text(session), seconds, cpu, session
 
 
 def duration(wav: Path) -> float:
     with wave.open(str(wav)) as w:
-        return w.getnframes() / w.getframerate()
+        return float(w.getnframes() / w.getframerate())
 
 
 def run_one(rec: Recording, modes: list[str], work: Path) -> dict[str, Any]:
@@ -114,19 +137,21 @@ def run_one(rec: Recording, modes: list[str], work: Path) -> dict[str, Any]:
     reference = ref_path.read_text(encoding="utf-8")
     row: dict[str, Any] = {"name": rec.name, "lang": rec.lang, "held_out": rec.held_out, "audio_s": duration(wav)}
     whole_text = whole_file(rec, wav)
-    whole, whole_fate = align(reference, whole_text, rec.lang)
+    whole, whole_fate, _ = align(reference, whole_text, rec.lang)
     row["whole"] = asdict(whole)
     for mode in modes:
         if mode == "whole":
             continue
-        text, seconds, session = pipeline(rec, wav, mode, work)
-        score, fate = align(reference, text, rec.lang)
+        text, seconds, cpu, session = pipeline(rec, wav, mode, work)
+        score, fate, heard = align(reference, text, rec.lang)
         score.seconds = round(seconds, 1)
+        carried, pairs = carried_mistakes(reference, rec.lang, fate, heard, whole_fate)
         row[mode] = asdict(score) | {"lost_run": longest_lost_run(fate, whole_fate), "session": str(session),
-                                     "gaps": count_gaps(session)}
+                                     "gaps": count_gaps(session), "carried": carried, "carried_pairs": pairs,
+                                     "cpu_s": round(cpu, 1), "lags": batch_lags(session) if mode == "realtime" else []}
         print(f"  {rec.name} {mode}: WER {score.wer:.1%} (whole {whole.wer:.1%}), S/D/I {score.subs}/{score.dels}/"
               f"{score.ins} (whole {whole.subs}/{whole.dels}/{whole.ins}), lost run {row[mode]['lost_run']}, "
-              f"{seconds:.0f} s", flush=True)
+              f"carried mistakes {carried} {pairs}, {seconds:.0f} s, CPU {cpu:.0f} s", flush=True)
     return row
 
 
@@ -154,21 +179,29 @@ def verdicts(rows: list[dict[str, Any]], mode: str) -> list[str]:
          dels <= 1.1 * whole_dels),
         (f"longest run of lost words {run[mode]['lost_run']} ({run['name']}; bar < 8)", run[mode]["lost_run"] < 8),
     ]
-    return [f"- {'PASS' if ok else 'FAIL'}: {text}" for text, ok in checks]
+    audio = sum(r["audio_s"] for r in rows)
+    lines = [f"- {'PASS' if ok else 'FAIL'}: {text}" for text, ok in checks]
+    lines.append(f"- CPU time of the pipeline's processes: {sum(r[mode]['cpu_s'] for r in rows) / audio:.3f} x the "
+                 f"audio; wall time {sum(r[mode]['seconds'] for r in rows) / audio:.3f} x")
+    lags = [x for r in rows for x in r[mode]["lags"]]
+    if lags:
+        lines.append(f"- lag from a batch on disk to its transcript file: p50 {percentile(lags, 0.5):.1f} s, "
+                     f"p95 {percentile(lags, 0.95):.1f} s, max {max(lags):.1f} s")
+    return lines
 
 
 def table(rows: list[dict[str, Any]], modes: list[str]) -> str:
     pipeline_modes = [m for m in modes if m != "whole"]
-    head = "| recording | min | whole WER (S/D/I) |" + "".join(f" {m} WER (S/D/I) | {m} lost run | {m} gaps |"
-                                                          for m in pipeline_modes)
-    lines = [head, "|" + "---|" * (3 + 3 * len(pipeline_modes))]
+    head = "| recording | min | whole WER (S/D/I) |" + "".join(
+        f" {m} WER (S/D/I) | {m} lost run | {m} carried | {m} gaps |" for m in pipeline_modes)
+    lines = [head, "|" + "---|" * (3 + 4 * len(pipeline_modes))]
     for r in rows:
         w = r["whole"]
         cells = [r["name"], f"{r['audio_s'] / 60:.1f}", f"{w['wer']:.1%} ({w['subs']}/{w['dels']}/{w['ins']})"]
         for m in pipeline_modes:
             p = r.get(m)
-            cells += ([f"{p['wer']:.1%} ({p['subs']}/{p['dels']}/{p['ins']})", str(p["lost_run"]), str(p["gaps"])]
-                      if p else ["-", "-", "-"])
+            cells += ([f"{p['wer']:.1%} ({p['subs']}/{p['dels']}/{p['ins']})", str(p["lost_run"]),
+                       str(p["carried"]), str(p["gaps"])] if p else ["-"] * 4)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

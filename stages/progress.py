@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from stages import lock
-from stages.models import BatchMeta
+from stages.models import BatchMeta, TranscriptBatch
 from stages.spool import Session, read_model
 
 
@@ -22,6 +22,7 @@ class SessionStatus:
     captured: int
     transcribed: int
     quarantined: int
+    gaps: int  # stretches of speech the transcriber heard but could not put into words
     audio_seconds: float
     lag_batches: int
     lag_seconds: float  # age of the oldest batch still waiting for its transcript
@@ -41,6 +42,25 @@ def _duration(session: Session, batches: list[int]) -> float:
     except ValueError:
         meta = None
     return meta.start + meta.duration if meta else 0.0
+
+
+_GAPS: dict[tuple[str, int], int] = {}  # (transcript file, mtime): its gaps; the files are written once
+
+
+def count_gaps(session: Session, batches: list[int]) -> int:
+    """Gap segments in the transcript files, each file read once per process (the dashboard asks often)."""
+    total = 0
+    for index in batches:
+        path = session.transcript_path(index)
+        try:
+            key = (str(path), path.stat().st_mtime_ns)
+            if key not in _GAPS:
+                doc = read_model(path, TranscriptBatch)
+                _GAPS[key] = sum(seg.gap for seg in doc.segments) if doc else 0
+        except (OSError, ValueError):
+            continue
+        total += _GAPS[key]
+    return total
 
 
 def status_of(session: Session) -> SessionStatus:
@@ -64,7 +84,8 @@ def status_of(session: Session) -> SessionStatus:
     return SessionStatus(
         name=session.name, title=manifest.name, state=state, language=manifest.language, source=manifest.source,
         created_at=manifest.created_at, captured=len(audio), transcribed=len(done & set(audio)),
-        quarantined=len(session.failures()), audio_seconds=_duration(session, audio), lag_batches=len(waiting),
+        quarantined=len(session.failures()), gaps=count_gaps(session, sorted(done)),
+        audio_seconds=_duration(session, audio), lag_batches=len(waiting),
         lag_seconds=lag_s, chunks=len(list(session.summaries.glob("chunk_*.json"))),
         report_ready=(session.report / "END.json").exists(), capture_ended=session.audio_end_path.exists(),
         transcript_ended=session.transcript_end_path.exists(),

@@ -45,6 +45,7 @@ class TranscriptView:
         self.batches: dict[int, Mark] = {}
         self._bad: dict[int, tuple[int, int, int]] = {}  # unreadable files, by what they were on disk
         self._kept: list[Segment] = []  # segments starting at or after `horizon`
+        self._unheard: list[Gap] = []  # speech the transcriber could not put into words (few)
         self._sorted = True
         self.horizon = 0.0
         self.last_end = 0.0
@@ -114,6 +115,8 @@ class TranscriptView:
         self.last_end = max([self.last_end, *(seg.end for seg in spoken)])
         self._kept += [seg for seg in spoken if seg.start >= self.horizon]
         self._sorted = False
+        self._unheard += [Gap(start=seg.start, end=seg.end, reason=f"speech not understood ({seg.speaker})")
+                          for seg in doc.segments if seg.gap]
 
     def forget_before(self, t: float) -> None:
         """Segments starting before `t` are summarized: let them go (the report rereads the files)."""
@@ -150,8 +153,8 @@ class TranscriptView:
         return [mark.language for mark in self.batches.values() if mark.spoke]
 
     def gaps(self) -> list[Gap]:
-        """Stretches of audio that have no transcript because an input was quarantined."""
-        found: dict[tuple[float | None, float | None], Gap] = {}
+        """Stretches of audio without transcript: quarantined inputs, and speech no decode put into words."""
+        found: dict[tuple[float | None, float | None], Gap] = {(g.start, g.end): g for g in self._unheard}
         for note in self.session.failures():
             m = INDEX_RE.match(note.file)
             if m and int(m.group(1)) in self.batches:

@@ -34,13 +34,19 @@ def speaker_of(channel: Channel, language: str) -> str:
     return SPEAKERS.get(language, DEFAULT_SPEAKERS)[channel]
 
 
+PROMPT_MIN_CONFIDENCE = 0.0
+
+
 def next_context(context: list[int], pieces: list[Piece], keep: int) -> list[int]:
     """The prompt for the next call: the last `keep` tokens of final text, reset after a shaky decode."""
     if not keep:
         return []
     out = list(context)
     for piece in pieces:
-        out = [] if piece.resets else out + list(piece.tokens)
+        if piece.resets:
+            out = []
+        elif piece.confidence >= PROMPT_MIN_CONFIDENCE:
+            out += list(piece.tokens)
     return out[-keep:]
 
 

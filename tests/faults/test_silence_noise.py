@@ -73,8 +73,24 @@ def with_pauses(pause_s: float) -> tuple[np.ndarray, list[tuple[float, float]]]:
     return np.concatenate(parts), pauses
 
 
-def wait_until_idle(pid: int, quiet_s: float = 0.6, timeout_s: float = 120.0) -> None:
-    """Wait until the process has used (almost) no CPU for `quiet_s`: it has done what the audio allows."""
+def runnable(pid: int) -> bool:
+    """Is any thread of the process running or waiting for a CPU (state R)?
+
+    CPU time alone cannot tell idle from starved: on a loaded machine a transcriber in the
+    middle of a decode may get no CPU for a second and look idle.
+    """
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.rindex(")") + 2] == "R":
+            return True
+    return False
+
+
+def wait_until_idle(pid: int, quiet_s: float = 0.6, timeout_s: float = 600.0) -> None:
+    """Wait until the process has been asleep, using no CPU, for `quiet_s`: it has done what the audio allows."""
     proc = psutil.Process(pid)
     deadline = time.monotonic() + timeout_s
     used, quiet_since = sum(proc.cpu_times()[:2]), time.monotonic()
@@ -82,7 +98,7 @@ def wait_until_idle(pid: int, quiet_s: float = 0.6, timeout_s: float = 120.0) ->
         assert time.monotonic() < deadline, "the transcriber never went idle"
         time.sleep(0.1)
         now = sum(proc.cpu_times()[:2])
-        if now - used > 0.02:
+        if now - used > 0.02 or runnable(pid):
             quiet_since = time.monotonic()
         used = now
 
