@@ -30,8 +30,9 @@ B = 2.0
 TONE_S = 1.5
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sink() -> str:
+    """Before every test: another test (or program) may have made another sink the default since."""
     return pulse.ensure_null_sink()
 
 

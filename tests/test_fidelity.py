@@ -87,6 +87,22 @@ def test_copies_are_kept_where_the_audio_holds_them_and_cut_where_it_does_not() 
     assert len([w for w in kept if w]) == 4
 
 
+def test_a_real_repetition_stays_in_the_prompt_and_a_loop_never_enters_it() -> None:
+    from stages.transcribe.engine import settle_repeats
+    from stages.transcribe.stage import next_context
+
+    phrase = ("can", "you", "hear", "me")
+    copies = [Piece(t0, t0 + 1.2, "can you hear me", 0.9, (t0_token,), loop=True,  # one gzip ratio for the pass
+                    words=tuple(words(*[(t0 + 0.3 * i, t0 + 0.3 * i + 0.25, w) for i, w in enumerate(phrase)])))
+              for t0, t0_token in ((0.0, 1), (2.0, 2), (4.0, 3))]
+    speech = [Span(0.0, 1.2), Span(2.0, 3.2), Span(4.0, 5.2)]
+    kept = settle_repeats(copies, speech)
+    assert [p.text for p in kept] == ["can you hear me"] * 3 and not any(p.loop or p.resets for p in kept)
+    assert next_context([9], kept, 223) == [9, 1, 2, 3]
+    looped = settle_repeats(copies, [Span(0.0, 1.2)])  # the audio holds one copy: the others are Whisper's
+    assert [p.text for p in looped] == ["can you hear me"] and next_context([9], looped, 223) == []
+
+
 def test_a_phrase_really_said_three_times_comes_out_three_times(engine: Engine, demo: np.ndarray) -> None:
     for name in TURNS:
         one = turn(demo, name)

@@ -27,6 +27,7 @@ PROMPT_RESET_TEMPERATURE = 0.5  # faster-whisper's prompt_reset_on_temperature
 MIN_PROGRESS_S = 1.0  # a call ended by a loop must have moved at least this far
 MAX_CHARS_PER_S = 30.0  # twice as fast as anyone speaks: text with less time than this had no audio
 END_S = 0.05  # a segment ending this close to the end of a call's audio ran into its padding
+COMPRESSION_FALLBACK: float | None = None
 REDECODE_PAD_S = 0.3  # audio kept around a stretch decoded again on its own
 FILL_TEMPERATURES = [0.4, 0.8]  # a skipped stretch that greedy decoding still leaves empty is sampled
 
@@ -151,7 +152,7 @@ class Engine:
             log_prob_threshold=self.cfg.log_prob_threshold,
             # a repetition is judged against the audio (fidelity), not by its gzip ratio alone: a phrase
             # really said again must not send the window to a sampled decode that drops the copies
-            compression_ratio_threshold=None,
+            compression_ratio_threshold=COMPRESSION_FALLBACK,
             hotwords=self.hotwords,
             initial_prompt=prompt or None,
             temperature=temperatures,
@@ -275,7 +276,10 @@ def settle_repeats(pieces: list[Piece], speech: list[Span]) -> list[Piece]:
     one figure for all the text of a pass. A repetition loop never becomes the next call's
     prompt: conditioned on it, Whisper repeats it again, window after window (a 15-minute
     French import decoded at temperature 0 only went from 66.8 % to 93.4 % WER that way).
-    A repetition the audio holds is kept whole, but not used as a prompt either.
+    A repetition the audio holds is what was said: it stays in the prompt, as whole-file
+    decoding keeps it (resetting the prompt there lost the context that had Whisper spell a
+    recurring phrase right: "the meeting about X" came out as "the meeting and out of X" five
+    times in a 6-minute meeting).
     """
     if not any(p.words for p in pieces):  # no word times: judged on the text alone
         return [replace(p, text=filters.collapse_loops(p.text), resets=True) if p.loop else p for p in pieces]
@@ -284,7 +288,7 @@ def settle_repeats(pieces: list[Piece], speech: list[Span]) -> list[Piece]:
     i = 0
     for piece in pieces:
         n = len(piece.words)
-        mine, shaky = judged[i:i + n], any(j in real for j in range(i, i + n)) or piece.loop
+        mine, shaky = judged[i:i + n], piece.loop and not real  # a real repetition explains a high gzip ratio
         i += n
         words = [w for w in mine if w is not None]
         if not words:
