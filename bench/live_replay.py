@@ -25,7 +25,8 @@ from bench.decode_options import captured_meetings, text_of, variant_cli
 from stages.config import PipelineConfig, TranscribeConfig
 from stages.models import BatchMeta
 from stages.spool import Session, read_model
-from stages.transcribe.engine import Decoded, Engine
+from stages.transcribe.engine import Engine
+from stages.transcribe.pieces import Decoded
 from stages.transcribe.stage import Transcription
 from stages.wavio import RATE, Audio
 

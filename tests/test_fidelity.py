@@ -22,8 +22,9 @@ from stages.models import TranscriptBatch
 from stages.progress import status_of
 from stages.spool import Session
 from stages.summarize.transcript import TranscriptView
-from stages.transcribe.engine import Engine, Piece
-from stages.transcribe.fidelity import Word, judge_repeats, uncovered
+from stages.transcribe.engine import Engine
+from stages.transcribe.fidelity import judge_repeats, uncovered
+from stages.transcribe.pieces import Piece, Word
 from stages.transcribe.stage import Transcription
 from stages.transcribe.windowing import Span
 from tests.conftest import DEMO_EN
@@ -87,8 +88,22 @@ def test_copies_are_kept_where_the_audio_holds_them_and_cut_where_it_does_not() 
     assert len([w for w in kept if w]) == 4
 
 
+def test_words_timed_over_speech_they_do_not_hold_are_told_from_natural_timing() -> None:
+    from stages.transcribe.fidelity import stretched
+
+    speech = [Span(179.5, 182.13), Span(182.79, 186.1)]  # two utterances (live French run)
+    natural = words((179.4, 180.3, "Utilisateur"), (180.3, 180.6, "se"), (180.6, 181.1, "joindra"),
+                    (182.7, 183.0, "La"), (183.0, 183.5, "conférence"), (183.5, 184.2, "débutera"))
+    assert not stretched(natural, speech)
+    # Whisper skipped the first utterance and timed the second over both
+    over_both = words((179.28, 180.7, "la"), (180.7, 183.44, "conférence"), (183.44, 184.16, "débutera"))
+    assert stretched(over_both, speech)
+    assert stretched(words((181.5, 183.4, "de")), speech)  # one short word across the pause
+    assert not stretched(words((181.9, 182.9, "conférence")), speech)  # ends its utterance a little late
+
+
 def test_a_real_repetition_stays_in_the_prompt_and_a_loop_never_enters_it() -> None:
-    from stages.transcribe.engine import settle_repeats
+    from stages.transcribe.fidelity import settle_repeats
     from stages.transcribe.stage import next_context
 
     phrase = ("can", "you", "hear", "me")

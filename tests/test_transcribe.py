@@ -13,8 +13,8 @@ from stages.config import TranscribeConfig
 from stages.models import TranscriptBatch
 from stages.spool import Session
 from stages.transcribe.bounded import LoopBoundedWhisper, LoopEnded
-from stages.transcribe.engine import Decoded, Piece
 from stages.transcribe.models import resolve
+from stages.transcribe.pieces import Decoded, Piece
 from stages.transcribe.stage import Transcription
 from stages.wavio import RATE
 from tests.conftest import DEMO_EN, run_stage

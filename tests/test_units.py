@@ -78,7 +78,9 @@ def test_a_repetition_loop_keeps_one_copy(text: str, kept: str) -> None:
 def test_a_confident_loop_is_kept_once_and_never_becomes_the_next_prompt() -> None:
     from faster_whisper.transcribe import Segment, get_compression_ratio
 
-    from stages.transcribe.engine import Piece, settle_repeats, to_piece
+    from stages.transcribe.engine import to_piece
+    from stages.transcribe.fidelity import settle_repeats
+    from stages.transcribe.pieces import Piece
     from stages.transcribe.stage import next_context
 
     def piece(seg: Segment, offset: float) -> Piece | None:  # no word times: judged on the text alone
@@ -105,7 +107,8 @@ def test_a_confident_loop_is_kept_once_and_never_becomes_the_next_prompt() -> No
 
 
 def test_a_calls_text_ends_at_its_first_loop_and_the_next_call_takes_the_audio_after_it() -> None:
-    from stages.transcribe.engine import Piece, end_at_loop
+    from stages.transcribe.engine import end_at_loop
+    from stages.transcribe.pieces import Piece
 
     said = Piece(100.0, 104.0, "On a fini la migration.", 0.9)
 

@@ -8,14 +8,15 @@ import logging
 import math
 import os
 import sys
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stages.config import TranscribeConfig
 from stages.transcribe import filters, models
-from stages.transcribe.fidelity import COVER_TOLERANCE_S, Word, judge_repeats, uncovered
+from stages.transcribe.fidelity import settle_repeats
+from stages.transcribe.pieces import Decoded, Piece, Word
+from stages.transcribe.verify import Checks
 from stages.transcribe.windowing import Span, speech_spans
 from stages.wavio import RATE, Audio
 
@@ -28,33 +29,6 @@ MIN_PROGRESS_S = 1.0  # a call ended by a loop must have moved at least this far
 MAX_CHARS_PER_S = 30.0  # twice as fast as anyone speaks: text with less time than this had no audio
 END_S = 0.05  # a segment ending this close to the end of a call's audio ran into its padding
 COMPRESSION_FALLBACK: float | None = None
-REDECODE_PAD_S = 0.3  # audio kept around a stretch decoded again on its own
-FILL_TEMPERATURES = [0.4, 0.8]  # a skipped stretch that greedy decoding still leaves empty is sampled
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """What one call gave: its pieces, where the next call starts when this one ended early
-    (seconds into its audio: a repetition loop, or a last segment left to be redone), and the
-    stretches of speech that no decode could put into words (absolute times)."""
-
-    pieces: list[Piece]
-    until: float | None = None
-    gaps: list[Span] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One recognised segment, times in seconds from the session start."""
-
-    start: float
-    end: float
-    text: str
-    confidence: float
-    tokens: tuple[int, ...] = ()  # what the next call may be conditioned on
-    resets: bool = False  # a loop, or decoded at a high temperature: not trusted as a prompt
-    loop: bool = False  # a repetition loop, cut back to one copy
-    words: tuple[Word, ...] = ()  # aligned words: what the fidelity checks compare with the audio
 
 
 def pick_device(requested: str) -> str:
@@ -131,8 +105,14 @@ class Engine:
                 log.info("text ends in a repetition loop at %.1f s; the rest goes to the next call", offset + until)
         if until is None and open_end and len(pieces) > 1 and pieces[-1].start > offset + MIN_PROGRESS_S:
             until = pieces.pop().start - offset  # no pause in a whole window: redo the last, maybe cut, segment
-        pieces, gaps = self._fill(audio, offset, speech, pieces, offset + (duration if until is None else until))
+        check = Checks(self._decode_alone, audio, offset, speech)
+        pieces = check.recheck(pieces)
+        pieces, gaps = check.fill(pieces, offset + (duration if until is None else until))
         return Decoded(pieces, until, gaps)
+
+    def _decode_alone(self, audio: Audio, offset: float, temperatures: list[float]) -> list[Piece]:
+        """A stretch decoded on its own: no prompt, no loop bound (the fidelity checks' decode)."""
+        return self._decode(audio, offset, None, temperatures, bounded=False)[0]
 
     def _decode(self, audio: Audio, offset: float, prompt: list[int] | None, temperatures: list[float],
                 bounded: bool) -> tuple[list[Piece], float | None]:
@@ -178,50 +158,6 @@ class Engine:
             release_freed_memory()
         return out, None
 
-    def _fill(self, audio: Audio, offset: float, speech: list[Span], pieces: list[Piece],
-              end: float) -> tuple[list[Piece], list[Span]]:
-        """Decode again, on its own, each stretch of speech before `end` that no word covers.
-
-        Whisper skips speech now and then: the start of a window that begins mid-sentence, a
-        sentence between two others (on a 21-minute import, three sentences of an action item
-        in one 28 s call). Alone, without the prompt, it is usually heard; when even a sampled
-        decode gives nothing, the stretch is kept as a gap, so the transcript says that
-        something was said there rather than pretending it was silence.
-        """
-        words = [w for p in pieces for w in p.words]
-        gaps: list[Span] = []
-        for stretch in uncovered(speech, words, offset, end):
-            found = self._redecode(audio, offset, stretch, words)
-            if found is None:
-                log.warning("%.1f-%.1f s: speech that no decode put into words: kept as a gap",
-                            stretch.start, stretch.end)
-                gaps.append(stretch)
-                continue
-            log.info("%.1f-%.1f s: speech the call skipped, decoded on its own: %r", stretch.start, stretch.end,
-                     found.text)
-            pieces.append(found)
-            words += found.words
-        pieces.sort(key=lambda p: p.start)
-        return pieces, gaps
-
-    def _redecode(self, audio: Audio, offset: float, stretch: Span, words: list[Word]) -> Piece | None:
-        """The words a decode of `stretch` alone finds in it, first greedy, then sampled; None if none."""
-        a = max(0.0, stretch.start - offset - REDECODE_PAD_S)
-        b = min(len(audio) / RATE, stretch.end - offset + REDECODE_PAD_S)
-        clip = audio[round(a * RATE):round(b * RATE)]
-        for temperatures in ([0.0], FILL_TEMPERATURES):
-            got, _ = self._decode(clip, offset + a, None, temperatures, bounded=False)
-            speech = [stretch]
-            found = [w for p in settle_repeats(got, speech) for w in p.words
-                     if stretch.start - COVER_TOLERANCE_S <= (w.start + w.end) / 2 <= stretch.end + COVER_TOLERANCE_S
-                     and not any(o.start < w.end and w.start < o.end for o in words)]
-            if found:
-                confidence = min(p.confidence for p in got)
-                return Piece(found[0].start, found[-1].end, "".join(w.text for w in found).strip(), confidence,
-                             words=tuple(found))
-        return None
-
-
 def end_at_loop(pieces: list[Piece], offset: float, duration: float) -> tuple[list[Piece], float | None]:
     """A call's text up to its first repetition loop, the audio after that left to the next call.
 
@@ -266,45 +202,6 @@ def to_piece(seg: Segment, offset: float, duration: float, language: str, cfg: T
                   for w in seg.words or ())
     return Piece(offset + start, offset + end, text, round(math.exp(seg.avg_logprob), 3), tuple(seg.tokens),
                  seg.temperature > PROMPT_RESET_TEMPERATURE, loop, words)
-
-
-def settle_repeats(pieces: list[Piece], speech: list[Span]) -> list[Piece]:
-    """A call's pieces with the repetitions their audio does not hold cut; `loop` marks the pieces cut.
-
-    The whole call is judged at once: a loop often runs over several segments (live, six
-    copies of one sentence in six segments), and Whisper's gzip ratio, which flags it, is
-    one figure for all the text of a pass. A repetition loop never becomes the next call's
-    prompt: conditioned on it, Whisper repeats it again, window after window (a 15-minute
-    French import decoded at temperature 0 only went from 66.8 % to 93.4 % WER that way).
-    A repetition the audio holds is what was said: it stays in the prompt, as whole-file
-    decoding keeps it (resetting the prompt there lost the context that had Whisper spell a
-    recurring phrase right: "the meeting about X" came out as "the meeting and out of X" five
-    times in a 6-minute meeting).
-    """
-    if not any(p.words for p in pieces):  # no word times: judged on the text alone
-        return [replace(p, text=filters.collapse_loops(p.text), resets=True) if p.loop else p for p in pieces]
-    judged, real = judge_repeats([w for p in pieces for w in p.words], speech)
-    out: list[Piece] = []
-    i = 0
-    for piece in pieces:
-        n = len(piece.words)
-        mine, shaky = judged[i:i + n], piece.loop and not real  # a real repetition explains a high gzip ratio
-        i += n
-        words = [w for w in mine if w is not None]
-        if not words:
-            if n:
-                log.info("repetition loop dropped: %r", piece.text)
-                continue
-            out.append(piece)
-            continue
-        if words == list(piece.words):
-            out.append(replace(piece, resets=piece.resets or shaky, loop=False))
-            continue
-        text = "".join(w.text for w in words).strip()
-        log.info("repetition loop cut to %r", text)
-        out.append(replace(piece, start=words[0].start, end=max(words[0].start, words[-1].end), text=text,
-                           resets=True, loop=True, words=tuple(words)))
-    return out
 
 
 def tune_heap() -> None:

@@ -18,7 +18,7 @@ from stages.models import CHANNELS, Channel, ChannelCursor, Segment, TranscriptB
 from stages.spool import Session, now_iso, read_model
 from stages.transcribe.batches import Batch, BatchStore, Run, runs_of
 from stages.transcribe.echo import drop_echo
-from stages.transcribe.engine import Decoded, Piece
+from stages.transcribe.pieces import Decoded, Piece
 from stages.transcribe.windowing import choose_cut, speech_spans
 from stages.wavio import RATE
 
@@ -34,19 +34,13 @@ def speaker_of(channel: Channel, language: str) -> str:
     return SPEAKERS.get(language, DEFAULT_SPEAKERS)[channel]
 
 
-PROMPT_MIN_CONFIDENCE = 0.0
-
-
 def next_context(context: list[int], pieces: list[Piece], keep: int) -> list[int]:
     """The prompt for the next call: the last `keep` tokens of final text, reset after a shaky decode."""
     if not keep:
         return []
     out = list(context)
     for piece in pieces:
-        if piece.resets:
-            out = []
-        elif piece.confidence >= PROMPT_MIN_CONFIDENCE:
-            out += list(piece.tokens)
+        out = [] if piece.resets else out + list(piece.tokens)
     return out[-keep:]
 
 

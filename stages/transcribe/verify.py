@@ -1,0 +1,101 @@
+"""The audio checks of a call's text: speech it left without words is decoded again, or kept as a gap.
+
+Two ways Whisper loses speech, both found by comparing word times with the speech that
+Silero VAD hears (`fidelity`), both repaired by decoding the stretch again on its own,
+without the prompt, which is then usually heard:
+
+- it skips a stretch: no word covers it (`fill`);
+- it times one sentence over two and skips the other: its words are stretched over the
+  speech they do not hold, so nothing looks uncovered (`recheck`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+from stages.transcribe.fidelity import COVER_TOLERANCE_S, settle_repeats, stretched, uncovered
+from stages.transcribe.pieces import Piece, Word
+from stages.transcribe.windowing import Span
+from stages.wavio import RATE, Audio
+
+log = logging.getLogger("transcribe")
+REDECODE_PAD_S = 0.3  # audio kept around a stretch decoded again on its own
+MORE_TEXT = 1.2  # a piece decoded again on its own replaces the first decode when it says this much more
+FILL_TEMPERATURES = [0.4, 0.8]  # a skipped stretch that greedy decoding still leaves empty is sampled
+
+DecodeAlone = Callable[[Audio, float, list[float]], list[Piece]]  # (clip, its offset, temperatures)
+
+
+class Checks:
+    """The checks of one call: its audio, where it starts, the speech in it, and how to decode a stretch."""
+
+    def __init__(self, decode: DecodeAlone, audio: Audio, offset: float, speech: list[Span]) -> None:
+        self.decode, self.audio, self.offset, self.speech = decode, audio, offset, speech
+
+    def _alone(self, start: float, end: float, temperatures: list[float]) -> list[Piece]:
+        """The pieces of [start, end] (session times, padded a little) decoded on their own."""
+        a = max(0.0, start - self.offset - REDECODE_PAD_S)
+        b = min(len(self.audio) / RATE, end - self.offset + REDECODE_PAD_S)
+        return self.decode(self.audio[round(a * RATE):round(b * RATE)], self.offset + a, temperatures)
+
+    def recheck(self, pieces: list[Piece]) -> list[Piece]:
+        """Decode again, on its own, a piece whose word times are implausible; keep what says more.
+
+        Whisper sometimes times one sentence over two (it skipped the other, often a near-copy of
+        the one before), and the alignment then stretches its words over the speech it skipped,
+        so that no stretch looks uncovered.
+        """
+        out: list[Piece] = []
+        for piece in pieces:
+            if not stretched(list(piece.words), self.speech):
+                out.append(piece)
+                continue
+            got = [p for p in settle_repeats(self._alone(piece.start, piece.end, [0.0]), self.speech)
+                   if piece.start - COVER_TOLERANCE_S <= p.start < piece.end]
+            if len("".join(p.text for p in got)) > len(piece.text) * MORE_TEXT:
+                log.info("%.1f-%.1f s: %r timed over speech it does not hold; decoded on its own: %r", piece.start,
+                         piece.end, piece.text, " ".join(p.text for p in got))
+                out += [replace(p, tokens=()) for p in got]
+            else:
+                out.append(piece)
+        return out
+
+    def fill(self, pieces: list[Piece], end: float) -> tuple[list[Piece], list[Span]]:
+        """Decode again, on its own, each stretch of speech before `end` that no word covers.
+
+        Whisper skips speech now and then: the start of a window that begins mid-sentence, a
+        sentence between two others (on a 21-minute import, three sentences of an action item
+        in one 28 s call). Alone, without the prompt, it is usually heard; when even a sampled
+        decode gives nothing, the stretch is kept as a gap, so the transcript says that
+        something was said there rather than pretending it was silence.
+        """
+        words = [w for p in pieces for w in p.words]
+        gaps: list[Span] = []
+        for stretch in uncovered(self.speech, words, self.offset, end):
+            found = self._redecode(stretch, words)
+            if found is None:
+                log.warning("%.1f-%.1f s: speech that no decode put into words: kept as a gap",
+                            stretch.start, stretch.end)
+                gaps.append(stretch)
+                continue
+            log.info("%.1f-%.1f s: speech the call skipped, decoded on its own: %r", stretch.start, stretch.end,
+                     found.text)
+            pieces.append(found)
+            words += found.words
+        pieces.sort(key=lambda p: p.start)
+        return pieces, gaps
+
+    def _redecode(self, stretch: Span, words: list[Word]) -> Piece | None:
+        """The words a decode of `stretch` alone finds in it, first greedy, then sampled; None if none."""
+        for temperatures in ([0.0], FILL_TEMPERATURES):
+            got = self._alone(stretch.start, stretch.end, temperatures)
+            found = [w for p in settle_repeats(got, [stretch]) for w in p.words
+                     if stretch.start - COVER_TOLERANCE_S <= (w.start + w.end) / 2 <= stretch.end + COVER_TOLERANCE_S
+                     and not any(o.start < w.end and w.start < o.end for o in words)]
+            if found:
+                confidence = min(p.confidence for p in got)
+                return Piece(found[0].start, found[-1].end, "".join(w.text for w in found).strip(), confidence,
+                             words=tuple(found))
+        return None
