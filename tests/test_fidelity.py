@@ -11,6 +11,7 @@ VAD, the transcript files) is real.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,9 @@ def test_a_real_repetition_stays_in_the_prompt_and_a_loop_never_enters_it() -> N
     assert next_context([9], kept, 223) == [9, 1, 2, 3]
     looped = settle_repeats(copies, [Span(0.0, 1.2)])  # the audio holds one copy: the others are Whisper's
     assert [p.text for p in looped] == ["can you hear me"] and next_context([9], looped, 223) == []
+    unsure = replace(kept[1], words=tuple(replace(w, probability=0.3) if w.text == " hear" else w
+                                          for w in kept[1].words))  # one word in four misheard, maybe
+    assert next_context([9], [kept[0], unsure, kept[2]], 223) == [9, 1, 3]
 
 
 def test_a_phrase_really_said_three_times_comes_out_three_times(engine: Engine, demo: np.ndarray) -> None:

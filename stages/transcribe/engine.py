@@ -198,7 +198,8 @@ def to_piece(seg: Segment, offset: float, duration: float, language: str, cfg: T
         log.info("dropped %r: decoded from the silence after the audio (%.2f s of it left)", text, end - start)
         return None
     loop = filters.is_loop(seg.compression_ratio) or filters.HYPHEN_LOOP.search(text) is not None
-    words = tuple(Word(offset + min(max(0.0, w.start), duration), offset + min(max(w.start, w.end), duration), w.word)
+    words = tuple(Word(offset + min(max(0.0, w.start), duration), offset + min(max(w.start, w.end), duration), w.word,
+                       w.probability)
                   for w in seg.words or ())
     return Piece(offset + start, offset + end, text, round(math.exp(seg.avg_logprob), 3), tuple(seg.tokens),
                  seg.temperature > PROMPT_RESET_TEMPERATURE, loop, words)

@@ -82,6 +82,17 @@ def said_aloud(copy: list[Word], speech: list[Span]) -> bool:
             and chars <= MAX_CHARS_PER_S * heard)
 
 
+def plausible_cover(words: list[Word], speech: list[Span]) -> float:
+    """Seconds of speech that the words cover, each word held no longer than it takes to say it."""
+    held = _merge([(w.start - COVER_TOLERANCE_S, min(w.end, w.start + _longest(w)) + COVER_TOLERANCE_S)
+                   for w in words])
+    return sum(overlap(h.start, h.end, speech) for h in held)
+
+
+def _longest(w: Word) -> float:
+    return WORD_S[0] + WORD_S[1] * sum(c.isalnum() for c in w.text)
+
+
 def stretched(words: list[Word], speech: list[Span]) -> bool:
     """Is the alignment of these words implausible: a word held far longer than it takes to say, or laid
     over a pause between two utterances?
@@ -92,8 +103,7 @@ def stretched(words: list[Word], speech: list[Span]) -> bool:
     """
     pauses = [(a.end, b.start) for a, b in itertools.pairwise(speech) if b.start - a.end >= STRADDLE_S]
     for w in words:
-        letters = sum(c.isalnum() for c in w.text)
-        if w.end - w.start > WORD_S[0] + WORD_S[1] * letters:
+        if w.end - w.start > _longest(w):
             return True
         for a, b in pauses:
             if w.start < a - STRADDLE_S and w.end > b + STRADDLE_S:
@@ -143,7 +153,7 @@ def judge_repeats(words: list[Word], speech: list[Span]) -> tuple[list[Word | No
     """Each word as kept: None where it is a copy the audio does not hold, or a trailing cut copy
     of one; a hyphenated word's inner loop collapsed. Also the indices of words in repetitions
     the audio holds in full. The first copy of a phrase is always kept."""
-    out: list[Word | None] = [Word(w.start, w.end, collapse_hyphen_loops(w.text)) for w in words]
+    out: list[Word | None] = [replace(w, text=collapse_hyphen_loops(w.text)) for w in words]
     real: set[int] = set()
     keys = [normalise(w.text) for w in words]
     for rep in repeats(words, 2, MIN_REPEAT_WORDS, MAX_JUDGED_UNIT):

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from stages.transcribe.windowing import Span
 
+UNSURE_WORD = 0.5
+
 
 @dataclass(frozen=True)
 class Word:
@@ -14,6 +16,7 @@ class Word:
     start: float
     end: float
     text: str
+    probability: float = 1.0  # the decoder's, for this word's tokens
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,11 @@ class Piece:
     resets: bool = False  # a loop, or decoded at a high temperature: not trusted as a prompt
     loop: bool = False  # a repetition loop, cut back to one copy
     words: tuple[Word, ...] = ()  # aligned words: what the fidelity checks compare with the audio
+
+    @property
+    def unsure(self) -> float:
+        """The share of its words the decoder was unsure of (probability under UNSURE_WORD)."""
+        return sum(w.probability < UNSURE_WORD for w in self.words) / len(self.words) if self.words else 0.0
 
 
 @dataclass(frozen=True)

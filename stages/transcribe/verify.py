@@ -15,15 +15,22 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from stages.transcribe.fidelity import COVER_TOLERANCE_S, settle_repeats, stretched, uncovered
+from stages.transcribe.fidelity import (
+    COVER_TOLERANCE_S,
+    MIN_UNCOVERED_S,
+    plausible_cover,
+    settle_repeats,
+    stretched,
+    uncovered,
+)
 from stages.transcribe.pieces import Piece, Word
 from stages.transcribe.windowing import Span
 from stages.wavio import RATE, Audio
 
 log = logging.getLogger("transcribe")
 REDECODE_PAD_S = 0.3  # audio kept around a stretch decoded again on its own
-MORE_TEXT = 1.2  # a piece decoded again on its own replaces the first decode when it says this much more
 FILL_TEMPERATURES = [0.4, 0.8]  # a skipped stretch that greedy decoding still leaves empty is sampled
+FILL_CONTEXT_S = 3.0  # first with this much of the audio before it: Whisper hears a short clip alone badly
 
 DecodeAlone = Callable[[Audio, float, list[float]], list[Piece]]  # (clip, its offset, temperatures)
 
@@ -41,7 +48,7 @@ class Checks:
         return self.decode(self.audio[round(a * RATE):round(b * RATE)], self.offset + a, temperatures)
 
     def recheck(self, pieces: list[Piece]) -> list[Piece]:
-        """Decode again, on its own, a piece whose word times are implausible; keep what says more.
+        """Decode again, on its own, a piece whose word times are implausible; keep what covers more speech.
 
         Whisper sometimes times one sentence over two (it skipped the other, often a near-copy of
         the one before), and the alignment then stretches its words over the speech it skipped,
@@ -54,7 +61,8 @@ class Checks:
                 continue
             got = [p for p in settle_repeats(self._alone(piece.start, piece.end, [0.0]), self.speech)
                    if piece.start - COVER_TOLERANCE_S <= p.start < piece.end]
-            if len("".join(p.text for p in got)) > len(piece.text) * MORE_TEXT:
+            before = plausible_cover(list(piece.words), self.speech)
+            if plausible_cover([w for p in got for w in p.words], self.speech) >= before + MIN_UNCOVERED_S:
                 log.info("%.1f-%.1f s: %r timed over speech it does not hold; decoded on its own: %r", piece.start,
                          piece.end, piece.text, " ".join(p.text for p in got))
                 out += [replace(p, tokens=()) for p in got]
@@ -88,9 +96,11 @@ class Checks:
         return pieces, gaps
 
     def _redecode(self, stretch: Span, words: list[Word]) -> Piece | None:
-        """The words a decode of `stretch` alone finds in it, first greedy, then sampled; None if none."""
-        for temperatures in ([0.0], FILL_TEMPERATURES):
-            got = self._alone(stretch.start, stretch.end, temperatures)
+        """The words that a decode without the prompt finds in `stretch`: first with the audio just before it,
+        then the stretch alone, then sampled; None if none."""
+        attempts = [(FILL_CONTEXT_S, [0.0]), (0.0, [0.0]), (0.0, FILL_TEMPERATURES)]
+        for context, temperatures in attempts:
+            got = self._alone(stretch.start - context, stretch.end, temperatures)
             found = [w for p in settle_repeats(got, [stretch]) for w in p.words
                      if stretch.start - COVER_TOLERANCE_S <= (w.start + w.end) / 2 <= stretch.end + COVER_TOLERANCE_S
                      and not any(o.start < w.end and w.start < o.end for o in words)]
