@@ -92,6 +92,18 @@ class WhisperServerConfig(Section):
             raise ValueError("must not hold credentials; put the key in the variable named by api_key_env")
         return value.rstrip("/") if parts.path.strip("/") else value.rstrip("/") + "/v1"
 
+    def unencrypted_warning(self) -> str | None:
+        """A warning when audio would cross the network unencrypted (http:// to another machine)."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.base_url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme != "http" or host in ("localhost", "::1") or host.startswith("127."):
+            return None
+        return (f"{self.base_url} is plain http:// to another machine: the meeting's audio and its text cross the "
+                "network unencrypted. Outside a trusted network, use an https:// URL (a TLS proxy in front of the "
+                "server).")
+
 
 class TranscribeConfig(Section):
     engine: Literal["local", "openai"] = "local"  # openai: decode on the server of [transcribe.openai]

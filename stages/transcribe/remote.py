@@ -34,7 +34,6 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 from faster_whisper.transcribe import Segment, Word, restore_speech_timestamps
@@ -50,7 +49,6 @@ from stages.wavio import RATE, Audio
 log = logging.getLogger("transcribe")
 BACKOFF_S = 1.0
 BACKOFF_MAX_S = 30.0
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 WAIT_NOTE_EVERY_S = 60.0
 
 
@@ -62,16 +60,6 @@ class Info:
     language_probability: float
     duration: float
     duration_after_vad: float
-
-
-def plain_http_warning(base_url: str) -> str | None:
-    """A warning when audio would cross the network unencrypted (http:// to another machine)."""
-    parts = urlsplit(base_url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "http" or host in LOCAL_HOSTS or host.startswith("127."):
-        return None
-    return (f"{base_url} is plain http:// to another machine: the meeting's audio and text cross the network "
-            "unencrypted. Use an https:// URL (a TLS proxy in front of the server) outside a trusted network.")
 
 
 class PromptCodec:
@@ -135,7 +123,7 @@ class RemoteWhisper:
         self.delay = BACKOFF_S
         self.used: list[str] = []
         self.last_label = self.label_remote
-        if warning := plain_http_warning(scfg.base_url):
+        if warning := scfg.unencrypted_warning():
             log.warning("%s", warning)
         log.info("transcribing on %s%s (local fallback: %s)", self.label_remote,
                  f", key from ${scfg.api_key_env}" if key else "",
