@@ -23,6 +23,7 @@ Prints per session WER, lag (p50/p95/max) or time, and per run the server's thro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -98,6 +99,7 @@ def run(server: Server, pcm: np.ndarray, n: int, live: bool, work: Path, referen
     load0 = os.getloadavg()[0]
     t0 = time.monotonic()
     procs = [start_stage(s, work / f"{s.name}.log") for s in sessions]
+    peak_rss = [0] * n
     next_k = 1
     while any(e is None for e in ended):
         now = time.monotonic()
@@ -109,6 +111,8 @@ def run(server: Server, pcm: np.ndarray, n: int, live: bool, work: Path, referen
                 done[i].setdefault(k, now)
             if ended[i] is None and s.transcript_end_path.exists():
                 ended[i] = now - t0
+            with contextlib.suppress(psutil.NoSuchProcess):
+                peak_rss[i] = max(peak_rss[i], psutil.Process(procs[i].pid).memory_info().rss)
             if procs[i].poll() not in (None, 0):
                 raise RuntimeError(f"{s.name}: transcriber exited {procs[i].returncode}; see {work}/{s.name}.log")
         time.sleep(0.1)
@@ -119,7 +123,8 @@ def run(server: Server, pcm: np.ndarray, n: int, live: bool, work: Path, referen
         lags = [done[i][k] - landed[i][k] for k in sorted(done[i]) if k in landed[i]]
         quarter = max(1, len(lags) // 4)
         rows.append({"session": s.name, "wer": round(wer(reference, transcript_text(s), "en"), 4),
-                     "seconds": round(ended[i] or 0.0, 1), "lag_p50": round(percentile(lags, 50), 1),
+                     "seconds": round(ended[i] or 0.0, 1), "client_peak_rss_mib": round(peak_rss[i] / 2**20),
+                     "lag_p50": round(percentile(lags, 50), 1),
                      "lag_p95": round(percentile(lags, 95), 1), "lag_max": round(max(lags), 1),
                      "lag_first_quarter": round(percentile(lags[:quarter], 50), 1),
                      "lag_last_quarter": round(percentile(lags[-quarter:], 50), 1)})
@@ -165,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                     lag = (f"lag p50/p95/max {r['lag_p50']}/{r['lag_p95']}/{r['lag_max']} s "
                            f"(first/last quarter {r['lag_first_quarter']}/{r['lag_last_quarter']} s)"
                            if mode == "live" else f"done in {r['seconds']} s")
-                    print(f"  {r['session']}: WER {100 * r['wer']:.1f} %, {lag}", flush=True)
+                    print(f"  {r['session']}: WER {100 * r['wer']:.1f} %, {lag}, transcriber peak RSS "
+                          f"{r['client_peak_rss_mib']} MiB", flush=True)
     finally:
         server.stop()
     RESULTS.mkdir(parents=True, exist_ok=True)

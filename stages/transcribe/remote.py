@@ -49,7 +49,12 @@ from stages.wavio import RATE, Audio
 log = logging.getLogger("transcribe")
 BACKOFF_S = 1.0
 BACKOFF_MAX_S = 30.0
-WAIT_NOTE_EVERY_S = 60.0
+# faster-whisper options the server decides for itself (its beam, its own thresholds): no warning for these
+SERVER_SIDE = {"beam_size", "best_of", "patience", "length_penalty", "repetition_penalty", "no_repeat_ngram_size",
+               "no_speech_threshold", "log_prob_threshold", "condition_on_previous_text", "prompt_reset_on_temperature",
+               "suppress_blank", "suppress_tokens", "max_new_tokens", "task", "multilingual",
+               "language_detection_segments", "language_detection_threshold", "prepend_punctuations",
+               "append_punctuations", "chunk_length"}
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ class RemoteWhisper:
         self.delay = BACKOFF_S
         self.used: list[str] = []
         self.last_label = self.label_remote
+        self.warned: set[str] = set()
         if warning := scfg.unencrypted_warning():
             log.warning("%s", warning)
         log.info("transcribing on %s%s (local fallback: %s)", self.label_remote,
@@ -155,6 +161,9 @@ class RemoteWhisper:
                     compression_ratio_threshold=compression_ratio_threshold, **options)
         if self._use_local_now():
             return self._local_call(audio, call)
+        for name in set(options) - SERVER_SIDE - self.warned:
+            log.warning("transcribe option %s has no equivalent in the server's API: ignored on the server", name)
+            self.warned.add(name)
         audio = np.asarray(audio, dtype=np.float32)
         duration = len(audio) / RATE
         vad = vad_parameters if isinstance(vad_parameters, VadOptions) else VadOptions(**(vad_parameters or {}))
