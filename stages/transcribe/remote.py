@@ -10,9 +10,13 @@ itself, since a server's word is not to be trusted:
   without speech is never sent, and text timed outside the speech heard here is dropped.
   `no_speech_prob` is ours (the share of the segment's time without speech), and so are
   `compression_ratio` (gzip of the text) and `tokens` (the text in Whisper's tokenizer).
-- The prompt: the engine passes Whisper tokens (the previous text); they are decoded to
-  text with the tokenizer of the local model (`tokenizer.json`), the vocabulary first,
-  as faster-whisper puts hot words before the previous text.
+- The prompt: the vocabulary (faster-whisper's hot words, which it puts before the previous
+  text). The previous text, which the engine passes as Whisper tokens, goes only with
+  `[transcribe.openai] previous_text = true`, decoded to text with the local model's
+  tokenizer (`tokenizer.json`): as plain text, without the timestamps the local engine's
+  prompt carries, it made Whisper skip and garble speech (BENCHMARKS.md, "One Whisper server
+  for a team"). The tokens of what the server returns are still kept in the spool, so the
+  local model conditions on them when it takes over.
 - Temperature: the API takes one. A list is Whisper's fallback schedule: the first value
   is sent, the next only when the text that came back loops (our gzip ratio above
   `compression_ratio_threshold`); the server's `avg_logprob` is not trusted for that.
@@ -30,13 +34,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from faster_whisper.transcribe import Segment, Word, restore_speech_timestamps
+from faster_whisper.transcribe import get_compression_ratio as compression_ratio
 from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
 from stages.config import TranscribeConfig
@@ -84,7 +88,7 @@ class PromptCodec:
             self.tokenizer = tokenizers.Tokenizer.from_file(path)
             self.eot = self.tokenizer.token_to_id("<|endoftext|>")
         else:
-            log.info("no local Whisper tokenizer: the previous text is kept as characters (the last %s)", "223")
+            log.info("no local Whisper tokenizer: the prompt is the previous text's last characters, one per token")
 
     def encode(self, text: str) -> list[int]:
         if self.tokenizer is None:
@@ -95,11 +99,6 @@ class PromptCodec:
         if self.tokenizer is None:
             return "".join(chr(i) for i in ids if 0 < i < 0x110000)
         return str(self.tokenizer.decode([i for i in ids if i < self.eot]))
-
-
-def compression_ratio(text: str) -> float:
-    raw = text.encode("utf-8")
-    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
 
 
 class RemoteWhisper:
@@ -213,7 +212,9 @@ class RemoteWhisper:
         return decoded
 
     def _prompt(self, initial_prompt: str | list[int] | None, hotwords: str | None) -> str | None:
-        text = self.codec.decode(list(initial_prompt)) if isinstance(initial_prompt, list) else initial_prompt or ""
+        text = ""
+        if self.cfg.openai.previous_text and initial_prompt:
+            text = self.codec.decode(list(initial_prompt)) if isinstance(initial_prompt, list) else initial_prompt
         text = f"{hotwords.strip()} {text.strip()}" if hotwords else text.strip()
         return text.strip() or None
 
