@@ -108,8 +108,11 @@ class WhisperServer:
         self.client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)))
 
     def transcribe(self, audio: Audio, language: str | None, prompt: str | None, temperature: float,
-                   words: bool) -> tuple[list[Heard], str | None]:
-        """(checked segments, the language the server names) for `audio`; ServerDown when it fails."""
+                   words: bool, timeout_s: float | None = None) -> tuple[list[Heard], str | None]:
+        """(checked segments, the language the server names) for `audio`; ServerDown when it fails.
+
+        `timeout_s` shortens the client's timeout for this request (a probe of a server that was down).
+        """
         form: dict[str, Any] = {"model": self.model, "response_format": "verbose_json",
                                 "temperature": f"{temperature:g}",
                                 "timestamp_granularities[]": ["segment", "word"] if words else ["segment"]}
@@ -118,7 +121,9 @@ class WhisperServer:
         if prompt:
             form["prompt"] = prompt
         try:
-            r = self.client.post(self.url, data=form, files={"file": ("audio.wav", wav_bytes(audio), "audio/wav")})
+            r = self.client.post(self.url, data=form, files={"file": ("audio.wav", wav_bytes(audio), "audio/wav")},
+                                 timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)) if timeout_s
+                                 else httpx.USE_CLIENT_DEFAULT)
         except httpx.TransportError as exc:  # refused, timed out, cut
             raise ServerDown(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
         if r.status_code != 200:

@@ -24,7 +24,8 @@ itself, since a server's word is not to be trusted:
 - Failures (refused, timed out, 5xx, an answer that is not a transcription) are retried
   with backoff (1 s doubling to 30 s) while capture keeps writing batches. A server down for
   `fallback_after_s`: the local model (`[transcribe] model`), when installed, decodes
-  meanwhile, and the server is tried again before a call, with the same backoff; with no
+  meanwhile, and the server is tried again before a call (backoff up to 2 minutes, a try
+  waiting 10 s at most, so that a hung server does not hold up each call); with no
   local model the call waits for the server, and the windows that queued up meanwhile
   are caught up when it answers. Each state change is reported (`engine.json`, `status`).
 """
@@ -53,6 +54,10 @@ from stages.wavio import RATE, Audio
 log = logging.getLogger("transcribe")
 BACKOFF_S = 1.0
 BACKOFF_MAX_S = 30.0
+# While the local model stands in, each try of the server delays a call: a hung server would cost the whole
+# timeout every time. Such a probe waits at most PROBE_TIMEOUT_S, and the tries space out up to PROBE_MAX_S.
+PROBE_TIMEOUT_S = 10.0
+PROBE_MAX_S = 120.0
 # faster-whisper options the server decides for itself (its beam, its own thresholds): no warning for these
 SERVER_SIDE = {"beam_size", "best_of", "patience", "length_penalty", "repetition_penalty", "no_repeat_ngram_size",
                "no_speech_threshold", "log_prob_threshold", "condition_on_previous_text", "prompt_reset_on_temperature",
@@ -241,8 +246,10 @@ class RemoteWhisper:
                 words: bool) -> tuple[list[Heard], str | None] | None:
         """The server's answer, retried with backoff; None when the local model is to take the call."""
         while True:
+            probe = self._standing_in()
             try:
-                answer = self.server.transcribe(audio, language, prompt, temperature, words)
+                answer = self.server.transcribe(audio, language, prompt, temperature, words,
+                                                min(PROBE_TIMEOUT_S, self.cfg.openai.timeout_s) if probe else None)
             except ServerDown as exc:
                 self._failed(str(exc))
                 if self._use_local_now():
@@ -263,7 +270,7 @@ class RemoteWhisper:
             self.down_since, self.down_at = now, now_iso()
         down_for = now - self.down_since
         self.next_try = now + self.delay
-        self.delay = min(self.delay * 2, BACKOFF_MAX_S)
+        self.delay = min(self.delay * 2, PROBE_MAX_S if self._standing_in() else BACKOFF_MAX_S)
         after = self.cfg.openai.fallback_after_s
         state = "fallback" if self.can_fall_back and down_for >= after else \
             "waiting" if down_for >= after else "retrying"
@@ -272,12 +279,14 @@ class RemoteWhisper:
                     f"trying again in {self.next_try - now:.0f} s")
         self._report(state, error)
 
+    def _standing_in(self) -> bool:
+        """The local model is taking the calls while the server is down."""
+        return (self.can_fall_back and self.down_since is not None
+                and time.monotonic() - self.down_since >= self.cfg.openai.fallback_after_s)
+
     def _use_local_now(self) -> bool:
         """Down long enough, a local model to take over, and not yet time to try the server again."""
-        if self.down_since is None or not self.can_fall_back:
-            return False
-        now = time.monotonic()
-        return now - self.down_since >= self.cfg.openai.fallback_after_s and now < self.next_try
+        return self._standing_in() and time.monotonic() < self.next_try
 
     def report_now(self) -> None:
         self._report("ok" if self.down_since is None else "retrying", None)
