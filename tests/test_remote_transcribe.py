@@ -292,3 +292,18 @@ def test_text_a_server_returns_on_silence_never_reaches_the_transcript(
                      files={"file": ("silence.wav", make_silence(tmp_path / "s.wav", 3.0).read_bytes(), "audio/wav")},
                      timeout=120).json()
     print("the server's answer to 3 s of silence:", json.dumps(raw)[:300])  # what the gate is there for
+
+
+def test_plain_http_to_another_machine_is_warned_and_silence_is_never_sent(tmp_path: Path) -> None:
+    """192.0.2.1 (TEST-NET-1) answers nobody: the session still completes, because silence is never sent."""
+    quiet = make_silence(tmp_path / "quiet.wav", 12.0)
+    result = run_cli("up", "--name", "quiet", "--source", f"file:{quiet}", "--language", "en", "--llm", "offline",
+                     "--spool", str(tmp_path / "spool"), "--whisper-url", "http://192.0.2.1:8000", timeout=300)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0, said
+    assert "http://192.0.2.1:8000/v1 is plain http:// to another machine" in said and "unencrypted" in said
+    assert "transcribed by the server http://192.0.2.1:8000/v1" in said  # the consent notice
+    session = only(tmp_path / "spool")
+    assert session.transcribed_batches() == [1, 2] and transcript_text(session) == ""
+    log = (session.logs / "transcribe.log").read_text(encoding="utf-8")
+    assert "plain http://" in log and "server http://192.0.2.1" not in log  # warned; no request ever failed
