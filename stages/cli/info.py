@@ -28,7 +28,9 @@ def status(
         ("session", f"{st.title} ({st.name})"), ("folder", str(session.path)), ("state", st.state),
         ("source", st.source), ("language", st.language), ("audio", progress.clock(st.audio_seconds)),
         ("batches captured", str(st.captured)), ("batches transcribed", str(st.transcribed)),
-        ("lag", f"{st.lag_batches} batch(es), oldest waiting {st.lag_seconds:.0f} s"),
+        ("transcribed by", st.engine),
+        ("lag", f"{st.lag_batches} batch(es) ({st.behind_seconds:.0f} s of audio), "
+                f"oldest waiting {st.lag_seconds:.0f} s"),
         ("quarantined files", str(st.quarantined)), ("speech not understood (gaps)", str(st.gaps)),
         ("summary chunks", str(st.chunks)),
         ("capture ended", str(st.capture_ended)), ("transcript complete", str(st.transcript_ended)),

@@ -24,7 +24,8 @@ REDRAW_S = 0.5
 def _line(session: Session) -> str:
     st = progress.status_of(session)
     return (f"{st.state}: {progress.clock(st.audio_seconds)} captured in {st.captured} batches, "
-            f"{st.transcribed} transcribed, lag {st.lag_batches} batch(es), {st.chunks} summary chunk(s)")
+            f"{st.transcribed} transcribed, lag {st.lag_batches} batch(es), {st.chunks} summary chunk(s)"
+            + ("" if st.engine.startswith("local ") else f"; transcribed by {st.engine}"))
 
 
 def run_session(session: Session, cfg: PipelineConfig, console: Console, interactive: bool = True) -> int:

@@ -29,9 +29,12 @@ def _preflight(cfg: config.PipelineConfig) -> None:
     try:
         check_source(cfg.session.source, cfg)
         cfg.session.source = resolve_source(cfg.session.source)  # stages run from another folder
-        ensure_available(cfg.transcribe.model)
+        if cfg.transcribe.engine == "local":  # a server's engine uses the local model only when it is installed
+            ensure_available(cfg.transcribe.model)
     except (SourceError, ModelError) as exc:
         fail(str(exc))
+    if cfg.transcribe.engine == "openai" and (warning := cfg.transcribe.openai.unencrypted_warning()):
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}")
 
 
 def _launch(session: Session, cfg: config.PipelineConfig, detach: bool) -> None:
@@ -59,6 +62,8 @@ def up(
     llm: str = typer.Option(None, "--llm", help="auto, ollama, local, openai, anthropic or offline."),
     interval_minutes: float = typer.Option(None, "--interval-minutes", help="Minutes per mini-summary."),
     realtime: bool = typer.Option(None, "--realtime/--fast", help="File sources: pace like a live meeting."),
+    whisper_url: str = typer.Option(None, "--whisper-url", help="Transcribe on this OpenAI-compatible Whisper "
+                                    "server (e.g. http://asr.lan:8000/v1): [transcribe] engine = openai."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background; stop with `down`."),
     config_file: Path = typer.Option(None, "--config", help="An extra pipeline.toml to layer on top."),
 ) -> None:
@@ -67,9 +72,10 @@ def up(
     Example: python supervisor.py up --name "Réunion Projet X" --source system+mic
     """
     cfg = settings(config_file, spool=spool, language=language, source=source, model=model, llm=llm,
-                   interval_minutes=interval_minutes, realtime=realtime)
+                   interval_minutes=interval_minutes, realtime=realtime, whisper_url=whisper_url)
     _preflight(cfg)
-    reminder = notice.first_run_notice(cfg.session.language, cfg.session.consent_notice)
+    server = cfg.transcribe.openai.base_url if cfg.transcribe.engine == "openai" else None
+    reminder = notice.first_run_notice(cfg.session.language, cfg.session.consent_notice, server)
     if reminder:
         console.print(f"[bold yellow]{escape(reminder)}[/]")
     for purged in apply_retention(spool_root(cfg), cfg.session.keep_audio_days):

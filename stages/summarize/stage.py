@@ -234,6 +234,6 @@ class Summarizer:
         if synthesis is None:
             synthesis = SynthesisFile(summary="", chunks=[], backend="none", llm="none", updated_at=now_iso())
         final = report.build(self.manifest, self.session.name, self.language(), chunks, synthesis,
-                             self.view.gaps(), self.view.end_time(), self.runner.notes)
+                             self.view.gaps(), self.view.end_time(), [*self.runner.notes, *self.view.engine_notes()])
         end = report.write(self.report_dir, final, report.transcript_lines(self.view))
         log.info("report written to %s (%s)", self.report_dir, end.llm)

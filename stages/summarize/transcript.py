@@ -29,6 +29,7 @@ class Mark(NamedTuple):
     end: float
     language: str
     spoke: bool
+    model: str = ""  # what transcribed it (a transcription server, or the local model taking over from one)
 
 
 def spoken_segments(doc: TranscriptBatch) -> list[Segment]:
@@ -111,7 +112,7 @@ class TranscriptView:
 
     def _add(self, index: int, doc: TranscriptBatch) -> None:
         spoken = spoken_segments(doc)
-        self.batches[index] = Mark(doc.end, doc.language, bool(doc.segments))
+        self.batches[index] = Mark(doc.end, doc.language, bool(doc.segments), doc.model)
         self.last_end = max([self.last_end, *(seg.end for seg in spoken)])
         self._kept += [seg for seg in spoken if seg.start >= self.horizon]
         self._sorted = False
@@ -151,6 +152,20 @@ class TranscriptView:
     def languages(self) -> list[str]:
         """The language of every transcript file that has speech."""
         return [mark.language for mark in self.batches.values() if mark.spoke]
+
+    def engine_notes(self) -> list[str]:
+        """For the report: which batches what transcribed, when that changed during the meeting (a server down)."""
+        runs: list[list[str | int]] = []  # [model, first batch, last batch]
+        for index in sorted(self.batches):
+            model = self.batches[index].model
+            if runs and runs[-1][0] == model:
+                runs[-1][2] = index
+            else:
+                runs.append([model, index, index])
+        if len(runs) < 2 and not any("fallback" in str(r[0]) for r in runs):
+            return []
+        return ["Transcription: " + "; ".join(f"batch {a}" + (f"-{b}" if b != a else "") + f" by {m}"
+                                              for m, a, b in runs)]
 
     def gaps(self) -> list[Gap]:
         """Stretches of audio without transcript: quarantined inputs, and speech no decode put into words."""

@@ -14,8 +14,8 @@ from pathlib import Path
 from stages import atomic, config, logs
 from stages.config import TranscribeConfig
 from stages.lock import SessionBusy, SessionLock, orphaned
-from stages.models import SessionManifest
-from stages.spool import Session
+from stages.models import EngineState, SessionManifest
+from stages.spool import Session, now_iso
 from stages.transcribe.engine import Engine
 from stages.transcribe.models import ModelError
 from stages.transcribe.stage import Transcription
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             # a file paced like a live meeting is transcribed like one (lag kept short)
             live = not manifest.source.startswith("file:") or settings.capture.realtime
             engine = Engine(cfg, manifest.language, live)
+            report_engine(session, engine)
             return _loop(session, cfg, manifest, engine, args.no_wait, live)
     except (FileNotFoundError, ValueError, ModelError, SessionBusy) as exc:
         log.error("%s", exc)
@@ -53,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
 def _loop(session: Session, cfg: TranscribeConfig, manifest: SessionManifest, engine: Engine, no_wait: bool,
           live: bool) -> int:
     log = logging.getLogger("transcribe")
+    describe = getattr(engine.model, "describe", None)  # a server's engine says what decoded each batch
     job = Transcription(session, cfg, list(manifest.sources), engine.transcribe,
-                        lambda: engine.language or manifest.language, cfg.model,
+                        lambda: engine.language or manifest.language, describe or cfg.model,
                         live=live)
     waker = Waker(session.audio, session.transcript)
     try:
@@ -73,6 +75,22 @@ def _loop(session: Session, cfg: TranscribeConfig, manifest: SessionManifest, en
             waker.wait(POLL_S)
     finally:
         waker.close()
+
+
+def report_engine(session: Session, engine: Engine) -> None:
+    """Keep `engine.json` saying what transcribes (for `status`): now, and whenever a server's state changes."""
+
+    def write(state: EngineState) -> None:
+        try:
+            atomic.write_json(session.engine_path, state)
+        except OSError as exc:  # only `status` reads it: never worth stopping transcription for
+            logging.getLogger("transcribe").warning("cannot write %s: %s", session.engine_path.name, exc)
+
+    if hasattr(engine.model, "on_state"):
+        engine.model.on_state = write
+        engine.model.report_now()
+    else:
+        write(EngineState(engine="local", label=engine.cfg.model, updated_at=now_iso()))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import logging
 import math
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,30 +55,41 @@ class Engine:
     """A loaded Whisper model and the decoding options of the session."""
 
     def __init__(self, cfg: TranscribeConfig, language: str, live: bool = False) -> None:
-        from stages.transcribe.bounded import LoopBoundedWhisper as WhisperModel
-
         self.cfg = cfg
         self.live = live
         # A window Whisper is unsure of is decoded again at each hotter temperature: on hard audio
         # all six, 23.5 s instead of 5 s for one 25 s window here. Live, that lands on the lag.
         self.temperatures = cfg.live_temperatures if live else cfg.temperatures
         self.language = None if language == "auto" else language
+        self.hotwords = ", ".join(cfg.vocabulary) or None
+        if cfg.engine == "openai":  # the same calls, decoded on a server (the local model only as its fallback)
+            from stages.transcribe.remote import RemoteWhisper
+
+            self.model: Any = RemoteWhisper(cfg, self.load_local)
+        else:
+            self.model = self.load_local()
+
+    def load_local(self) -> Any:
+        """faster-whisper's model for [transcribe] model, on CUDA when there is one."""
+        from stages.transcribe.bounded import LoopBoundedWhisper as WhisperModel
+
+        cfg = self.cfg
         path = models.ensure_available(cfg.model)
         tune_heap()  # before the model starts its threads
         device = pick_device(cfg.device)
         compute = cfg.compute_type if cfg.compute_type != "auto" else ("float16" if device == "cuda" else "int8")
         threads = cpu_threads(cfg.cpu_threads)
         try:
-            self.model = WhisperModel(path, device=device, compute_type=compute, cpu_threads=threads)
+            model = WhisperModel(path, device=device, compute_type=compute, cpu_threads=threads)
         except Exception as exc:
             if device != "cuda":
                 raise models.ModelError(f"cannot load Whisper model {cfg.model!r} from {path}: {exc}") from exc
             log.warning("CUDA unavailable (%s): falling back to CPU int8", exc)
             device, compute = "cpu", "int8"
-            self.model = WhisperModel(path, device=device, compute_type=compute, cpu_threads=threads)
+            model = WhisperModel(path, device=device, compute_type=compute, cpu_threads=threads)
         self.device, self.compute_type = device, compute
-        self.hotwords = ", ".join(cfg.vocabulary) or None
-        log.info("model %s (%s) on %s/%s, language %s", cfg.model, path, device, compute, language)
+        log.info("model %s (%s) on %s/%s, language %s", cfg.model, path, device, compute, self.language or "auto")
+        return model
 
     def transcribe(self, audio: Audio, offset: float, prompt: list[int] | None = None,
                    open_end: bool = False) -> Decoded:

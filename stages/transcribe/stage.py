@@ -60,7 +60,8 @@ class Transcription:
     """Advances each channel's cursor window by window and writes the batches that became final."""
 
     def __init__(self, session: Session, cfg: TranscribeConfig, channels: list[Channel],
-                 transcribe: TranscribeFn, language: Callable[[], str], model_name: str, live: bool = True) -> None:
+                 transcribe: TranscribeFn, language: Callable[[], str], model_name: str | Callable[[], str],
+                 live: bool = True) -> None:
         self.session = session
         self.cfg = cfg
         # Live, a call starts once `min_window_s` waits, to keep the lag bounded. An imported file
@@ -178,7 +179,8 @@ class Transcription:
             doc = TranscriptBatch(batch=batch.index, start=batch.start, end=batch.end,
                                   segments=drop_echo(mine), state={k: v.model_copy(deep=True)
                                                                    for k, v in self.state.items()},
-                                  model=self.model_name, language=self.language(), transcribed_at=now_iso())
+                                  model=self.model_name if isinstance(self.model_name, str) else self.model_name(),
+                                  language=self.language(), transcribed_at=now_iso())
             atomic.write_json(self.session.transcript_path(batch.index), doc)
             wrote = True
             nxt = following.get(batch.index)
