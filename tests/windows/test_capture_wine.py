@@ -1,0 +1,119 @@
+"""WASAPI capture and the supervisor as Windows processes under Wine: silence, crashes, resume.
+
+Each test records from the loopback of the default output (the PulseAudio null sink) with the
+small English model and the offline summary, so that the capture, not the transcription, is tested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import threading
+import wave
+from pathlib import Path, PureWindowsPath
+
+import pytest
+
+from stages.models import BatchMeta
+from stages.spool import Session, read_model
+from tests.conftest import DEMO_EN
+from tests.pulse import ensure_null_sink
+from tests.windows import wine
+from tests.windows.sessions import folders, log_text, new_session, play, recording, stage_pids, windows_processes
+
+pytestmark = pytest.mark.usefixtures("installed", "pulse_lock")
+FAST = ["--source", "system", "--model", "tiny.en"]
+
+
+def start(spool: Path, name: str, *extra: str) -> tuple[wine.Proc, Session]:
+    before = folders(spool)
+    up = wine.start([str(wine.VENV_PY), "supervisor.py", "up", "--name", name, *FAST, *extra])
+    session = new_session(spool, before)
+    recording(session)
+    return up, session
+
+
+def stop(up: wine.Proc, session: Session) -> str:
+    down = wine.supervisor("down", session.name, timeout=600)
+    assert down.returncode == 0, down.stdout + down.stderr
+    out = up.finish(300)
+    assert up.returncode == 0, out
+    return out
+
+
+def assert_complete(session: Session) -> list[BatchMeta]:
+    """Batches 1..N, none overlapping another, each transcribed exactly once, and the report written."""
+    batches = session.audio_batches()
+    assert batches == list(range(1, len(batches) + 1)), batches
+    found = [read_model(session.meta_path(i), BatchMeta) for i in batches]
+    assert [m.index for m in found] == batches
+    for a, b in itertools.pairwise(found):
+        assert b.start >= a.start + a.duration - 1e-6, (a, b)
+    assert session.transcribed_batches() == batches
+    for i in batches:
+        assert json.loads(session.transcript_path(i).read_text(encoding="utf-8"))["batch"] == i
+    assert (session.report / "END.json").is_file()
+    return found
+
+
+def batches_at_least(session: Session, n: int) -> bool:
+    return len(session.audio_batches()) >= n
+
+
+def test_batches_every_10_s_while_nothing_plays(user_config: PureWindowsPath) -> None:
+    ensure_null_sink()  # nothing plays: loopback delivers no sound
+    up, session = start(wine.host(user_config), "Silence")
+    wine.wait_for(lambda: batches_at_least(session, 4), 120, "four batches of silence")
+    stop(up, session)
+    found = assert_complete(session)
+    full = found[:-1]  # the last one is the partial batch flushed by `down`
+    assert len(full) >= 4
+    for i, meta in enumerate(full):
+        assert meta.duration == pytest.approx(10.0) and meta.start == pytest.approx(10.0 * i)
+        assert meta.silent == {"system": True}, meta
+        with wave.open(str(session.wav_path(meta.index))) as w:
+            assert (w.getnframes(), w.getnchannels(), w.getframerate()) == (160000, 2, 16000)
+    # timed by the wall clock: each batch starts 10 s of wall time after the previous one
+    walls = [dt.datetime.fromisoformat(m.wall_clock).timestamp() for m in full]
+    assert all(b - a == pytest.approx(10.0, abs=0.01) for a, b in itertools.pairwise(walls)), walls
+    segments = json.loads((session.report / "transcript.json").read_text(encoding="utf-8"))
+    assert segments == []  # silence gives no text
+
+
+def test_killed_stages_are_restarted_and_nothing_is_lost(user_config: PureWindowsPath) -> None:
+    sink = ensure_null_sink()
+    up, session = start(wine.host(user_config), "Coupures")
+    player = threading.Thread(target=play, args=(sink, DEMO_EN), daemon=True)
+    player.start()
+    try:
+        for stage, after in (("capture", 2), ("transcribe", 4)):
+            wine.wait_for(lambda n=after: batches_at_least(session, n), 120, f"batch {after}")  # type: ignore[misc]
+            victim = stage_pids(session)[stage]
+            wine.taskkill(victim)
+            wine.wait_for(lambda s=stage, v=victim: stage_pids(session).get(s, v) != v, 60,  # type: ignore[misc]
+                          f"the supervisor to restart {stage}")
+        wine.wait_for(lambda: batches_at_least(session, 6), 120, "batch 6")
+    finally:
+        player.join(timeout=300)
+    stop(up, session)
+    assert_complete(session)
+    log = log_text(session, "supervisor")
+    assert "capture exited with code" in log and "transcribe exited with code" in log, log
+
+
+def test_killed_supervisor_then_resume_loses_nothing(user_config: PureWindowsPath) -> None:
+    ensure_null_sink()
+    up, session = start(wine.host(user_config), "Reprise")
+    wine.wait_for(lambda: batches_at_least(session, 2), 120, "batch 2")
+    owner = json.loads((session.path / "supervisor.lock").read_text(encoding="utf-8"))
+    stages = set(owner["stages"].values())
+    wine.taskkill(int(owner["pid"]))
+    up.finish(120)
+    wine.wait_for(lambda: not stages & set(windows_processes()), 120, "the orphaned stages to stop")
+    before = len(session.audio_batches())
+    resumed = wine.start([str(wine.VENV_PY), "supervisor.py", "resume", session.name])
+    wine.wait_for(lambda: batches_at_least(session, before + 2), 120, "two more batches after resume")
+    stop(resumed, session)
+    assert_complete(session)
+    assert session.manifest().parts == 2
