@@ -72,7 +72,10 @@ def find_device(pa: Any, channel: Channel, wanted: str) -> dict[str, Any]:
         if wasapi["defaultOutputDevice"] < 0:
             raise SourceError("no default output device: plug in speakers or headphones, or use --source mic")
         speakers: dict[str, Any] = dict(pa.get_device_info_by_index(wasapi["defaultOutputDevice"]))
-        found = next((d for d in loopbacks if str(speakers["name"]) in str(d["name"])), None)
+        # PyAudioWPatch names a loopback "<output name> [Loopback]"; a bare substring test would take
+        # "Casque USB [Loopback]" for the output "Casque" (seen under Wine when the default moved)
+        found = next((d for d in loopbacks if str(d["name"]) == f"{speakers['name']} [Loopback]"), None) \
+            or next((d for d in loopbacks if str(speakers["name"]) in str(d["name"])), None)
         if found is None:
             raise SourceError(f"no loopback for the default output {speakers['name']!r}; "
                               f"set [capture] system_device to one of: {_names(loopbacks)}")

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import wave
 from pathlib import Path
 
+import av
+import numpy as np
+
 from stages.spool import Session
+from tests.conftest import DEMO_EN
 from tests.windows import wine
 
 
@@ -51,6 +56,21 @@ def windows_processes() -> dict[int, str]:
         if len(cells) >= 2 and cells[1].isdigit():
             procs[int(cells[1])] = cells[0]
     return procs
+
+
+def demo_clip(path: Path, seconds: float) -> Path:
+    """The first `seconds` of the demo meeting as a 16-bit WAV (to play, or to import)."""
+    with av.open(str(DEMO_EN)) as src:
+        rate = src.streams.audio[0].rate
+        mono = np.concatenate([f.to_ndarray().reshape(-1) for f in src.decode(audio=0)])[: round(seconds * rate)]
+    if mono.dtype.kind == "f":
+        mono = np.clip(mono, -1, 1) * 32767
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(mono.astype("<i2").tobytes())
+    return path
 
 
 def play(sink: str, path: Path) -> None:

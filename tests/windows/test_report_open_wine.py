@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import uuid
-import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import PureWindowsPath
 
-import av
-import numpy as np
 import pytest
 
 from stages.spool import Session
-from tests.conftest import DEMO_EN
 from tests.windows import wine
 from tests.windows.conftest import Install
-from tests.windows.sessions import folders, new_session
+from tests.windows.sessions import demo_clip, folders, new_session
 
 
 @pytest.fixture(scope="module")
 def imported(installed: Install, user_config: PureWindowsPath) -> tuple[Session, PureWindowsPath]:
     """A finished session: the first 20 s of the demo meeting imported from a file."""
     clip = wine.PROFILE / "Extrait réunion.wav"
-    with av.open(str(DEMO_EN)) as src:
-        frames = [f.to_ndarray() for f in src.decode(audio=0)]
-        rate = src.streams.audio[0].rate
-    mono = np.concatenate([f.reshape(-1) for f in frames])[: 20 * rate]
-    with wave.open(str(wine.host(clip)), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((np.clip(mono, -1, 1) * 32767).astype("<i2").tobytes() if mono.dtype.kind == "f"
-                      else mono.astype("<i2").tobytes())
+    demo_clip(wine.host(clip), 20.0)
     spool = wine.host(user_config)
     before = folders(spool)
     done = wine.supervisor("up", "--name", "Import", "--source", f"file:{clip}", "--model", "tiny.en",
