@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import subprocess
 import threading
 import wave
 from pathlib import Path, PureWindowsPath
@@ -56,14 +57,26 @@ def assert_complete(session: Session) -> list[BatchMeta]:
     return found
 
 
+def pulse_sinks() -> str:
+    return subprocess.run(["pactl", "list", "short", "sinks"], capture_output=True, text=True, check=True).stdout
+
+
 def batches_at_least(session: Session, n: int) -> bool:
     return len(session.audio_batches()) >= n
 
 
 def test_batches_every_10_s_while_nothing_plays(user_config: PureWindowsPath) -> None:
-    ensure_null_sink()  # nothing plays: loopback delivers no sound
-    up, session = start(wine.host(user_config), "Silence")
-    wine.wait_for(lambda: batches_at_least(session, 4), 120, "four batches of silence")
+    """Windows' loopback delivers no frames at all while nothing plays; Wine's delivers zeros from an idle
+    sink, but nothing from a suspended one, so the sink is suspended for the whole recording."""
+    sink = ensure_null_sink()
+    subprocess.run(["pactl", "suspend-sink", sink, "1"], check=True)
+    try:
+        up, session = start(wine.host(user_config), "Silence")
+        wine.wait_for(lambda: batches_at_least(session, 4), 120, "four batches of silence")
+        state = next(line for line in pulse_sinks().splitlines() if line.split("\t")[1] == sink)
+        assert state.endswith("SUSPENDED"), state  # so the loopback delivered nothing: all padded
+    finally:
+        subprocess.run(["pactl", "suspend-sink", sink, "0"], check=True)
     stop(up, session)
     found = assert_complete(session)
     full = found[:-1]  # the last one is the partial batch flushed by `down`

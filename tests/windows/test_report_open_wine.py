@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,3 +72,13 @@ def test_report_folder_held_past_the_retries(imported: tuple[Session, PureWindow
     again = wine.supervisor("report", session.name, "--llm", "offline", timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert leftovers(session) == []
+
+
+def test_the_installed_local_llm_writes_the_report(imported: tuple[Session, PureWindowsPath]) -> None:
+    """What install_meeting_assistant.bat installed gives a Windows user without Ollama real LLM summaries."""
+    session, _ = imported
+    rewrite = wine.supervisor("report", session.name, "--llm", "local", timeout=900)
+    assert rewrite.returncode == 0, rewrite.stdout
+    final = json.loads((session.report / "final.json").read_text(encoding="utf-8"))
+    assert final["backend"] == "local" and final["chunk_llms"] == {"local": [1]}, final
+    assert final["summary"].strip(), final
