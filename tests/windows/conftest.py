@@ -29,6 +29,17 @@ def pulse_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@pytest.fixture(autouse=True)
+def _ends_its_windows_processes() -> Iterator[None]:
+    """A test that failed half-way leaves no stage running into the next one (an orphaned stage waits forever)."""
+    yield
+    from tests.windows.sessions import windows_processes
+
+    for pid, image in windows_processes().items():
+        if image.lower() == "python.exe":
+            wine.run(["taskkill", "/F", "/PID", str(pid)], timeout=60)
+
+
 @dataclass
 class Install:
     """What scripts/install_meeting_assistant.bat did, run once per session in a console under Wine."""

@@ -75,3 +75,12 @@ def demo_clip(path: Path, seconds: float) -> Path:
 
 def play(sink: str, path: Path) -> None:
     subprocess.run(["paplay", f"--device={sink}", str(path)], check=True, timeout=600)
+
+
+def stop(proc: wine.Proc, session: Session, timeout: float = 600) -> str:
+    """`down` from another Windows process; the recording process's output once it has ended (exit 0)."""
+    down = wine.supervisor("down", session.name, timeout=timeout)
+    assert down.returncode == 0, down.stdout
+    out = proc.finish(300)
+    assert proc.returncode == 0, out
+    return out

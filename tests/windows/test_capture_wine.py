@@ -20,7 +20,7 @@ from stages.models import BatchMeta
 from stages.spool import Session, read_model
 from tests.pulse import ensure_null_sink
 from tests.windows import wine
-from tests.windows.sessions import demo_clip, folders, new_session, play, recording, stage_pids, windows_processes
+from tests.windows.sessions import demo_clip, folders, new_session, play, recording, stage_pids, stop, windows_processes
 
 pytestmark = pytest.mark.usefixtures("installed", "pulse_lock")
 FAST = ["--source", "system", "--model", "tiny.en"]
@@ -32,14 +32,6 @@ def start(spool: Path, name: str, *extra: str) -> tuple[wine.Proc, Session]:
     session = new_session(spool, before)
     recording(session)
     return up, session
-
-
-def stop(up: wine.Proc, session: Session) -> str:
-    down = wine.supervisor("down", session.name, timeout=600)
-    assert down.returncode == 0, down.stdout + down.stderr
-    out = up.finish(300)
-    assert up.returncode == 0, out
-    return out
 
 
 def assert_complete(session: Session) -> list[BatchMeta]:

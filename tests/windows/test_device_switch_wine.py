@@ -16,9 +16,10 @@ from pathlib import Path, PureWindowsPath
 import numpy as np
 import pytest
 
+from stages.spool import Session
 from tests.pulse import tone_wav
 from tests.windows import wine
-from tests.windows.sessions import folders, log_text, new_session, play, recording
+from tests.windows.sessions import folders, log_text, new_session, play, recording, stop
 
 pytestmark = pytest.mark.usefixtures("installed", "pulse_lock")
 SINKS = {"wt_win_speakers": "HautParleurs", "wt_win_headset": "Casque", "wt_win_usb": "Casque_USB"}
@@ -66,8 +67,20 @@ def tone_seconds(path: Path, freq: float) -> float:
     return hits / 10
 
 
+def reopened_on(session: Session, device: str, times: int = 1) -> None:
+    """Wait until capture has opened `device`'s loopback `times` times in all (exact name: not Casque_USB)."""
+    line = f"recording from {device} [Loopback]"
+    try:
+        wine.wait_for(lambda: log_text(session, "capture").count(line) >= times, 60, line)
+    except AssertionError as exc:
+        seen = wine.python("-c", "from stages.capture.wasapi_watch import defaults; print(defaults())", timeout=120)
+        raise AssertionError(f"{exc}; a new process sees the defaults {seen.stdout.strip()!r}; "
+                             f"capture.log:\n{log_text(session, 'capture')}") from None
+
+
 def test_switching_the_default_output_is_followed(two_outputs: None, user_config: PureWindowsPath,
                                                   tmp_path: Path) -> None:
+    """First switch at once, while capture's device watcher is still starting (seconds under Wine), then back."""
     probe = wine.python("-c", "import pyaudiowpatch as p; p.PyAudio().terminate()", timeout=120)  # registers them
     assert probe.returncode == 0, probe.stdout + probe.stderr
     set_default_output("HautParleurs")
@@ -78,25 +91,23 @@ def test_switching_the_default_output_is_followed(two_outputs: None, user_config
     try:
         session = new_session(spool, before)
         recording(session)
-        assert "HautParleurs [Loopback]" in log_text(session, "capture")
-        time.sleep(2.5)
-        play("wt_win_speakers", tone_wav(tmp_path / "a.wav", 8.0, 440.0))
+        assert "recording from HautParleurs [Loopback]" in log_text(session, "capture")
         set_default_output("Casque")
-        wine.wait_for(lambda: "recording from Casque" in log_text(session, "capture"), 60, "capture to reopen")
-        assert "recording from Casque [Loopback]" in log_text(session, "capture")  # not Casque_USB's
+        reopened_on(session, "Casque")
         time.sleep(2.5)
         play("wt_win_headset", tone_wav(tmp_path / "b.wav", 8.0, 880.0))
+        set_default_output("HautParleurs")
+        reopened_on(session, "HautParleurs", times=2)
+        time.sleep(2.5)
+        play("wt_win_speakers", tone_wav(tmp_path / "a.wav", 8.0, 440.0))
         time.sleep(1.0)
-        down = wine.supervisor("down", session.name, timeout=600)
-        assert down.returncode == 0, down.stdout + down.stderr
-        out = up.finish(300)
+        stop(up, session)
     finally:
         if up.poll() is None:
             up.kill()
-    assert up.returncode == 0, out
-    assert "default devices changed" in log_text(session, "capture")
+    assert log_text(session, "capture").count("default devices changed") == 2
     batches = session.audio_batches()
     assert batches == list(range(1, len(batches) + 1)) and session.transcribed_batches() == batches
     heard = {f: sum(tone_seconds(session.wav_path(i), f) for i in batches) for f in (440.0, 880.0)}
     print(f"device switch under Wine: {len(batches)} batches, seconds of tone heard {heard}")
-    assert heard[440.0] >= 6.0 and heard[880.0] >= 6.0, heard  # each tone lasts 8 s (6.7 and 8.1 s measured)
+    assert heard[440.0] >= 6.0 and heard[880.0] >= 6.0, heard  # each tone lasts 8 s

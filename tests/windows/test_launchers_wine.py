@@ -17,22 +17,31 @@ import pytest
 from stages.spool import Session
 from tests.pulse import ensure_null_sink
 from tests.windows import wine
-from tests.windows.sessions import folders, new_session, recording
+from tests.windows.sessions import folders, new_session, recording, stop
 
 pytestmark = pytest.mark.usefixtures("installed", "pulse_lock")
 
 
-def test_named_launcher_asks_the_name_and_stops_on_q(user_config: PureWindowsPath) -> None:
+def launch(launcher: str, spool: PureWindowsPath, prompt: str, typed: str = "") -> tuple[wine.Console, Session]:
+    """Start `launcher` in a console, answer its prompt with `typed`, and let it record 12 s."""
     ensure_null_sink()
-    spool = wine.host(user_config)
-    before = folders(spool)
-    bat = wine.Console(["cmd", "/c", "start_bot_assistant_reunion.bat"])
+    before = folders(wine.host(spool))
+    bat = wine.Console(["cmd", "/c", launcher])
     try:
-        bat.wait_for_output(wine.as_wine_cmd_shows("Nom de la réunion :"), 120)
-        bat.type("Réunion Élodie\r")
-        session = new_session(spool, before)
+        bat.wait_for_output(wine.as_wine_cmd_shows(prompt), 120)
+        bat.type(typed)
+        session = new_session(wine.host(spool), before)
         recording(session)
-        time.sleep(12)
+    except BaseException:
+        bat.kill()
+        raise
+    time.sleep(12)
+    return bat, session
+
+
+def test_named_launcher_asks_the_name_and_stops_on_q(user_config: PureWindowsPath) -> None:
+    bat, session = launch("start_bot_assistant_reunion.bat", user_config, "Nom de la réunion :", "Réunion Élodie\r")
+    try:
         bat.type("q")
         screen = bat.finish(600)
     finally:
@@ -41,26 +50,17 @@ def test_named_launcher_asks_the_name_and_stops_on_q(user_config: PureWindowsPat
     assert bat.returncode == 0, screen
     assert session.manifest().name == "Réunion Élodie" and sorted(session.manifest().sources) == ["mic", "system"]
     assert (session.report / "END.json").is_file(), screen
-    assert f"Report ready: {user_config}" in screen, screen  # C:\Users\Élodie\Mes réunions, accents shown
+    assert "report ready: c:\\users\\élodie\\mes réunions\\" in screen.casefold(), screen  # accents shown right
 
 
 def test_quick_launcher_names_the_meeting_itself(user_config: PureWindowsPath) -> None:
-    ensure_null_sink()
-    spool = wine.host(user_config)
-    before = folders(spool)
-    bat = wine.Console(["cmd", "/c", "start_bot_assistant_reunion_rapide.bat"])
+    bat, session = launch("start_bot_assistant_reunion_rapide.bat", user_config,
+                          "Enregistrement en cours. Appuyez sur q pour arrêter")
     try:
-        bat.wait_for_output(wine.as_wine_cmd_shows("Enregistrement en cours. Appuyez sur q pour arrêter"), 120)
-        session = new_session(spool, before)
-        recording(session)
-        time.sleep(12)
-        down = wine.supervisor("down", session.name, timeout=600)
-        assert down.returncode == 0, down.stdout
-        screen = bat.finish(600)
+        screen = stop(bat, session)
     finally:
         if bat.poll() is None:
             bat.kill()
-    assert bat.returncode == 0, screen
     assert re.fullmatch(r"Reunion_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}", session.manifest().name)
     assert (session.report / "END.json").is_file(), screen
 

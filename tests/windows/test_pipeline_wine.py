@@ -18,7 +18,7 @@ from tests.pulse import ensure_null_sink
 from tests.speech import reference_text, wer
 from tests.windows import wine
 from tests.windows.conftest import Install
-from tests.windows.sessions import folders, new_session, play, recording, stage_pids, windows_processes
+from tests.windows.sessions import folders, new_session, play, recording, stage_pids, stop, windows_processes
 
 
 @pytest.mark.usefixtures("pulse_lock")
@@ -35,13 +35,10 @@ def test_meeting_through_wasapi_loopback_to_report(installed: Install, user_conf
         running = windows_processes()
         play(sink, DEMO_EN)
         time.sleep(1.0)
-        down = wine.supervisor("down", timeout=900)
-        assert down.returncode == 0, down.stdout + down.stderr
-        out = up.finish(300)
+        stop(up, session, timeout=900)
     finally:
         if up.poll() is None:
             up.kill()
-    assert up.returncode == 0, out
     # three Windows processes (python.exe), one per stage
     assert set(pids) == {"capture", "transcribe", "summarize"}, pids
     assert all(running.get(pid, "").lower() == "python.exe" for pid in pids.values()), (pids, running)

@@ -83,5 +83,6 @@ def test_the_installed_local_llm_writes_the_report(imported: tuple[Session, Pure
     rewrite = wine.python(r"tests\windows\win_local_llm.py", str(win), timeout=900)
     assert rewrite.returncode == 0, rewrite.stdout
     final = json.loads((session.report / "final.json").read_text(encoding="utf-8"))
-    assert final["backend"] == "local" and final["chunk_llms"] == {"local": [1]}, final
+    assert final["backend"] == "local" and final["llm"].startswith("local (Qwen2.5-Coder-1.5B"), final
+    assert final["chunk_llms"] == {final["llm"]: [1]}, final
     assert final["summary"].strip(), final
