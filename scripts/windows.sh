@@ -96,7 +96,7 @@ fi
 
 # -------------------------------------------------------------------- inside the private mount namespace
 shift
-PULSE_DIR=$(dirname "$(pactl info | sed -n 's/^Server String: //p')")
+PULSE_DIR=$(dirname "$(LC_ALL=C pactl info | sed -n 's/^Server String: \(unix:\)\{0,1\}//p')")
 mount --bind /proc "$ROOT/proc"
 mount --rbind /dev "$ROOT/dev"
 mount --bind "$PULSE_DIR" "$ROOT/host-pulse"
@@ -143,7 +143,7 @@ wine_env /usr/lib/wine/wine64 wineboot < /dev/null > /dev/null 2>&1 || true
 echo "==> tests/windows under Wine ($(wine_env /usr/lib/wine/wine64 --version))"
 set +e
 MEETING_ASSISTANT_WINE_ROOT=$ROOT MEETING_ASSISTANT_WINE_USER=$WINUSER \
-  "$REPO/.venv/bin/python" -m pytest tests/windows -p no:cacheprovider -q -rs "$@" | tee "$CACHE/last-run.txt"
+  "$REPO/.venv/bin/python" -m pytest tests/windows -p no:cacheprovider -q -rs --durations=5 "$@" | tee "$CACHE/last-run.txt"
 rc=${PIPESTATUS[0]}
 set -e
 summary=$(grep -aE '^(=+ )?[0-9]+ (passed|failed|error)' "$CACHE/last-run.txt" | tail -1 | sed 's/=//g; s/^ *//; s/ *$//')
