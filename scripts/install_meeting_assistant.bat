@@ -1,5 +1,6 @@
 @echo off
-rem Installe l'assistant de réunion : environnement virtuel .venv, dépendances et modèles Whisper hors ligne.
+rem Installe l'assistant de réunion : environnement virtuel .venv, dépendances, modèles Whisper hors ligne
+rem et modèle de langue local (résumés sans serveur). Relancer ce script complète une installation interrompue.
 chcp 65001 >nul
 setlocal
 cd /d "%~dp0.."
@@ -13,18 +14,31 @@ if errorlevel 1 (
 )
 if not exist ".venv\Scripts\python.exe" (
   echo Création de l'environnement virtuel .venv ...
-  %PY% -m venv .venv
+  %PY% -c "import venv, ensurepip" >nul 2>nul
   if errorlevel 1 (
+    rem Un Python sans venv (distribution « embeddable ») : virtualenv crée le même environnement.
+    %PY% -m pip install --user --quiet virtualenv && %PY% -m virtualenv --quiet .venv
+  ) else (
+    %PY% -m venv .venv
+  )
+  if not exist ".venv\Scripts\python.exe" (
     echo Échec de la création de l'environnement virtuel.
     pause
     exit /b 1
   )
 )
-echo Installation des dépendances (quelques minutes) ...
-".venv\Scripts\python.exe" -m pip install --upgrade pip
-".venv\Scripts\python.exe" -m pip install -e ".[models]"
+echo Installation des dépendances, des modèles Whisper et du modèle de langue local (1,3 Go, quelques minutes) ...
+".venv\Scripts\python.exe" -m pip install --quiet --upgrade pip
+".venv\Scripts\python.exe" -m pip install --quiet -e ".[models,llm]"
 if errorlevel 1 (
   echo Échec de l'installation. Vérifiez la connexion réseau puis relancez ce script.
+  pause
+  exit /b 1
+)
+echo Vérification des modèles ...
+".venv\Scripts\python.exe" -m stages.summarize.models install
+if errorlevel 1 (
+  echo Le modèle de langue local est incomplet : relancez ce script.
   pause
   exit /b 1
 )

@@ -7,3 +7,4 @@ bash scripts/setup.sh
 .venv/bin/mypy stages supervisor.py
 .venv/bin/mypy --platform win32 stages supervisor.py
 .venv/bin/python -m pytest -q -rs "$@"
+bash scripts/windows.sh   # the Windows code under Wine 10 (builds its cache once)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -31,6 +32,26 @@ def replace_with_retry(src: Path, dst: Path) -> None:
             if attempt == REPLACE_TRIES - 1:
                 raise
             time.sleep(REPLACE_PAUSE_S * (attempt + 1))
+
+
+def swap_folder(new: Path, target: Path) -> None:
+    """Put the complete folder `new` in place of `target`: a reader sees the old folder or the new one.
+
+    Windows refuses to rename a folder while another program holds a file in it open
+    (a report open in an editor); each rename is retried like `replace_with_retry`,
+    then PermissionError: `target` is left as it was and `new` beside it.
+    """
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        replace_with_retry(target, old)
+    try:
+        replace_with_retry(new, target)
+    except BaseException:
+        if old.exists():
+            replace_with_retry(old, target)
+        raise
+    for stale in target.parent.glob(f".{target.name}.old*"):  # this one, and any an open file kept before
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _fsync_dir(folder: Path) -> None:

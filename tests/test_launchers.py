@@ -1,4 +1,4 @@
-"""The Windows launchers cannot run here; check that they are well formed and call only real CLI verbs."""
+"""The Windows launchers' form and the CLI verbs they call; tests/windows/ runs them under Wine's cmd."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from stages.cli import app
 from tests.conftest import ROOT
 
 LAUNCHERS = [ROOT / "start_bot_assistant_reunion.bat", ROOT / "start_bot_assistant_reunion_rapide.bat",
-             ROOT / "scripts" / "install_meeting_assistant.bat"]
+             ROOT / "scripts" / "install_meeting_assistant.bat", ROOT / "scripts" / "list_sessions.bat"]
 
 
 def cli_verbs() -> dict[str, set[str]]:
@@ -54,6 +54,6 @@ def test_quick_launcher_name_format() -> None:
     assert re.fullmatch(r"Reunion_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}", _default_name("system+mic"))
 
 
-def test_install_script_installs_the_offline_models() -> None:
+def test_install_script_installs_the_offline_models_and_the_local_llm() -> None:
     text = (ROOT / "scripts" / "install_meeting_assistant.bat").read_text(encoding="utf-8")
-    assert "-m venv .venv" in text and '.[models]' in text
+    assert "-m venv .venv" in text and '.[models,llm]' in text and "stages.summarize.models install" in text

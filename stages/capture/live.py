@@ -43,11 +43,12 @@ def session_offset(resume: ResumePoint) -> float:
 
 
 class LiveLoop:
-    """Runs until control/STOP; returns the END reason and the last batch index written."""
+    """Runs until control/STOP or `max_seconds` of session time; returns the END reason and the last batch."""
 
     def __init__(self, session: Session, writer: BatchWriter, live: LiveInput, channels: list[Channel],
-                 batch_seconds: float, resume: ResumePoint) -> None:
+                 batch_seconds: float, resume: ResumePoint, max_seconds: float = float("inf")) -> None:
         self.session = session
+        self.max_seconds = max_seconds
         self.writer = writer
         self.live = live
         self.size = round(batch_seconds * RATE)
@@ -72,6 +73,11 @@ class LiveLoop:
                 log.info("stop requested (control/STOP)")
                 self._write(seg, now, partial=True)
                 return "stopped", self.last
+            if self.offset + now / RATE >= self.max_seconds:
+                log.warning("stopping by itself: the session has lasted %.2f h ([session] max_duration_hours); "
+                            "the transcript and report are finished as after `down`", self.max_seconds / 3600)
+                self._write(seg, now, partial=True)
+                return "max_duration", self.last
             if self.session.requested("PAUSE"):
                 self._write(seg, now, partial=True)
                 seg = self._pause()

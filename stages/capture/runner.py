@@ -70,7 +70,8 @@ def _capture(session: Session, cfg: config.PipelineConfig, spec: sources.SourceS
                     raise
                 log.warning("%s; resuming anyway, the legs retry and record silence meanwhile", exc)
             live = sources.open_live(channels, cfg.capture)
-            reason, last = LiveLoop(session, writer, live, channels, batch_s, resume).run()
+            reason, last = LiveLoop(session, writer, live, channels, batch_s, resume,
+                                    cfg.session.max_duration_hours * 3600).run()
         end = AudioEnd(last_batch=last or resume.next_index - 1, reason=reason, ended_at=now_iso())
         atomic.write_json(session.audio_end_path, end)
     except OSError as exc:

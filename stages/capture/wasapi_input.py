@@ -72,7 +72,10 @@ def find_device(pa: Any, channel: Channel, wanted: str) -> dict[str, Any]:
         if wasapi["defaultOutputDevice"] < 0:
             raise SourceError("no default output device: plug in speakers or headphones, or use --source mic")
         speakers: dict[str, Any] = dict(pa.get_device_info_by_index(wasapi["defaultOutputDevice"]))
-        found = next((d for d in loopbacks if str(speakers["name"]) in str(d["name"])), None)
+        # PyAudioWPatch names a loopback "<output name> [Loopback]"; a bare substring test would take
+        # "Casque USB [Loopback]" for the output "Casque" (seen under Wine when the default moved)
+        found = next((d for d in loopbacks if str(d["name"]) == f"{speakers['name']} [Loopback]"), None) \
+            or next((d for d in loopbacks if str(speakers["name"]) in str(d["name"])), None)
         if found is None:
             raise SourceError(f"no loopback for the default output {speakers['name']!r}; "
                               f"set [capture] system_device to one of: {_names(loopbacks)}")
@@ -100,7 +103,11 @@ def _wanted(channel: Channel, cfg: CaptureConfig) -> str:
 
 
 class DefaultWatcher:
-    """Reads the wasapi_watch child: True from `changed()` once the defaults differ from the first report."""
+    """Reads the wasapi_watch child: what `changed()` says once its latest report differs from the opened devices.
+
+    Compared with the devices actually opened, not with the child's first report: the child takes
+    seconds to start (Python, PortAudio), and a switch made meanwhile would otherwise never show.
+    """
 
     def __init__(self) -> None:
         root = Path(__file__).resolve().parents[2]
@@ -108,31 +115,26 @@ class DefaultWatcher:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "stages.capture.wasapi_watch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True, env=env, creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
-        self._first: str | None = None
-        self._latest: str | None = None
+        self._latest: dict[str, str | None] | None = None
         threading.Thread(target=self._read, name="wasapi-watch", daemon=True).start()
 
     def _read(self) -> None:
         assert self._proc.stdout is not None
         for line in self._proc.stdout:
-            self._latest = line.strip()
-            if self._first is None:
-                self._first = self._latest
+            try:
+                report = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(report, dict) and "error" not in report:
+                self._latest = report
 
-    def rebase(self) -> None:
-        """Take the current defaults as the reference (after reopening on them)."""
-        self._first = self._latest
-
-    def changed(self) -> str | None:
-        """The new defaults (a description) when they moved since this watcher started."""
+    def changed(self, opened: dict[str, str | None]) -> str | None:
+        """The defaults (a description) when the latest report differs from `opened` ({"output"/"input": name})."""
         latest = self._latest
-        if latest is None or latest == self._first:
+        if latest is None:
             return None
-        try:
-            now = json.loads(latest)
-            return f"output {now.get('output')!r}, input {now.get('input')!r}"
-        except ValueError:
-            return latest
+        moved = {key: latest.get(key) for key in opened if latest.get(key) != opened[key]}
+        return ", ".join(f"{key} {name!r}" for key, name in moved.items()) or None
 
     def close(self) -> None:
         if self._proc.poll() is None:
@@ -166,8 +168,6 @@ class WasapiInput:
         watcher = DefaultWatcher() if follow else None
         try:
             while not self._stop.is_set():
-                if watcher is not None:
-                    watcher.rebase()
                 try:
                     self._session(buffers, watcher)
                 except Exception as exc:
@@ -184,6 +184,7 @@ class WasapiInput:
         pa = mod.PyAudio()
         streams: list[Any] = []
         try:
+            opened = self._followed_defaults(mod, pa)
             missing = False
             for ch in self.channels:
                 try:
@@ -195,7 +196,7 @@ class WasapiInput:
             waited = 0.0
             while not self._stop.wait(CHECK_S):
                 waited += CHECK_S
-                moved = watcher.changed() if watcher is not None else None
+                moved = watcher.changed(opened) if watcher is not None else None
                 if moved:
                     log.info("default devices changed (%s): reopening", moved)
                     return
@@ -211,6 +212,14 @@ class WasapiInput:
                 except Exception as exc:
                     log.debug("closing a stream: %s", exc)
             pa.terminate()
+
+    def _followed_defaults(self, mod: Any, pa: Any) -> dict[str, str | None]:
+        """The default devices this PortAudio instance opens, for the legs that follow the default."""
+        from stages.capture.wasapi_watch import default_names
+
+        names = default_names(mod, pa)
+        keys: dict[Channel, str] = {"system": "output", "mic": "input"}
+        return {keys[ch]: names[keys[ch]] for ch in self.channels if not _wanted(ch, self.cfg)}
 
     def _open(self, mod: Any, pa: Any, channel: Channel, buffer: LegBuffer) -> Any:
         dev = find_device(pa, channel, _wanted(channel, self.cfg))

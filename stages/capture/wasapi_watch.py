@@ -18,17 +18,22 @@ from typing import Any
 EVERY_S = 3.0
 
 
+def default_names(mod: Any, pa: Any) -> dict[str, str | None]:
+    """Names of Windows' default output and input as PortAudio instance `pa` sees them (None: no device)."""
+    wasapi = pa.get_host_api_info_by_type(mod.paWASAPI)
+    names: dict[str, str | None] = {}
+    for key, index in (("output", wasapi["defaultOutputDevice"]), ("input", wasapi["defaultInputDevice"])):
+        names[key] = str(pa.get_device_info_by_index(index)["name"]) if index >= 0 else None
+    return names
+
+
 def defaults() -> dict[str, str | None]:
     from stages.capture.wasapi_input import pyaudio_module
 
     mod = pyaudio_module()
     pa: Any = mod.PyAudio()
     try:
-        wasapi = pa.get_host_api_info_by_type(mod.paWASAPI)
-        names: dict[str, str | None] = {}
-        for key, index in (("output", wasapi["defaultOutputDevice"]), ("input", wasapi["defaultInputDevice"])):
-            names[key] = str(pa.get_device_info_by_index(index)["name"]) if index >= 0 else None
-        return names
+        return default_names(mod, pa)
     finally:
         pa.terminate()
 

@@ -92,7 +92,12 @@ def report(
     session = pick_session(session_key, spool, running_first=False)
     if lock.is_running(session):
         fail(f"{session.name} is still running; stop it first (`python supervisor.py down`)")
-    console.print(f"Report written: {regenerate(session, llm)}")
+    try:
+        folder = regenerate(session, llm)
+    except PermissionError as exc:
+        fail(f"the report was not replaced: another program holds a file of {session.report} open ({exc}). "
+             "Close it, then run this command again; the previous report is unchanged.")
+    console.print(f"Report written: {folder}")
 
 
 def register(app: typer.Typer) -> None:

@@ -91,6 +91,10 @@ def run_session(session: Session, cfg: PipelineConfig, console: Console, interac
                     return 130
                 session.request("STOP")
         _set_state(session, "finished")
+        end = session.audio_end()
+        if end is not None and end.reason == "max_duration":
+            console.print(f"Stopped by itself after {cfg.session.max_duration_hours:g} h "
+                          "([session] max_duration_hours in pipeline.toml).")
         console.print(f"[bold green]Report ready:[/] {session.report}")
         return 0
     finally:

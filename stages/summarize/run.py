@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from stages import config
+from stages import atomic, config
 from stages.config import SummarizeConfig
 from stages.spool import Session
 from stages.summarize import backends
@@ -92,17 +92,6 @@ def run_stage(session: Session, llm: str | None = None) -> int:
     return 0
 
 
-def _swap(new: Path, target: Path) -> None:
-    old = target.with_name(f".{target.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def regenerate(session: Session, llm: str | None = None) -> Path:
     """Rewrite every mini-summary and the report with `llm`; the old ones stay until the new ones are complete."""
     cfg = settings(session, llm)
@@ -115,7 +104,7 @@ def regenerate(session: Session, llm: str | None = None) -> Path:
     job = Summarizer(session, cfg, chain, summaries=new_summaries, report_dir=new_report, assume_complete=True)
     job.runner.preload()
     drive(job)
-    _swap(new_summaries, session.summaries)
-    _swap(new_report, session.report)
+    atomic.swap_folder(new_report, session.report)  # first: a report held open leaves both old ones in place
+    atomic.swap_folder(new_summaries, session.summaries)
     log.info("report rewritten with %s", cfg.llm)
     return session.report
