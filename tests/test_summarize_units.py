@@ -219,7 +219,7 @@ def test_that_is_decided_lists_what_was_announced_and_a_deadline_keeps_its_time_
                 seg(58, "Others", "Let's keep this short today, we have three things to cover."),
                 seg(106, "Others", "I'll do that. I will call the printing company tomorrow morning.")]
     mini = extract(segments, "en")
-    assert mini.decisions == ["We will launch the new website on the first of June."]
+    assert mini.decisions == ["Launch the new website on the first of June"]  # what was decided, not a quote
     assert [(a.task, a.due) for a in mini.action_items] == [("call the printing company", "tomorrow morning")]
     llm = ActionItem(owner="Others", task="call the printing company tomorrow morning", due="morning", time=106)
     assert len(merge_items([llm, *mini.action_items], "en")) == 1

@@ -1,24 +1,31 @@
-"""The offline extractor: decisions, action items and a summary from the words alone, no model.
+"""The offline extractor: decisions, action items, open questions and a summary from the words alone.
 
 Rules are about how people speak in meetings, in French and English, not about
-any one meeting: a task is given to someone by name ("Julie, can you…", "Marc,
-tu peux…", "Marc will…"), or taken in the first person ("I'll…", "je vais…");
-a decision is announced ("we decided", "let's go with", "on garde", "c'est
-validé"). The summary is the sentences that share the most words with the rest
-of the stretch (a centrality ranking), in time order.
+any one meeting, and never about who speaks (an imported recording has one label
+for everyone):
+- a task is given to someone by name ("Julie, can you…", "Marc, tu peux…", "Omar,
+  that's yours", "Marc will…"), or taken in the first person ("I'll…", "je vais…",
+  "je m'en charge" for the task just named);
+- a decision is a proposal followed by agreement ("What if we rent one?" "Let's do
+  that."), stated as whoever leads restates it ("Okay, we send the voucher.") or as
+  it was proposed, or one announced outright ("c'est décidé", "on part sur…");
+- a question is open when the answer is that nobody knows ("No idea.").
+`context` is the transcript just before the stretch: a proposal made there still
+counts for an agreement made here, but what was said there is never listed again.
+The summary is the sentences sharing the most words with the rest (centrality), in time order.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stages.models import Segment
-from stages.summarize import lang
-from stages.summarize.grounding import is_decision
+from stages.summarize import cues, lang
 from stages.summarize.schema import ActionItem, Highlight, MiniSummary
-from stages.summarize.text import content_words, sentences
+from stages.summarize.text import content_words, sentences, similarity
 
 DAYS = {
     "en": r"monday|tuesday|wednesday|thursday|friday|saturday|sunday",
@@ -33,21 +40,29 @@ ORDINALS = {
     "fr": r"premier|1er|\d{1,2}|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|"
           r"seize|vingt(?:[- ]\w+)?|trente(?:[- ]\w+)?",
 }
+_COUNT = r"(?:\d+|a|one|two|three|four|five|six|ten|fifteen|a few|un|une|deux|trois|quatre|cinq|six|huit|dix|quinze)"
 _EN_PART = r"(?: morning| afternoon| evening)?"  # "tomorrow morning" is one deadline, not "tomorrow" + a task word
 _FR_PART = r"(?: matin| après-midi| soir)?"
 _EN_WHEN = (rf"(?:next|this|coming)\s+(?:week|month|sprint|meeting|{DAYS['en']})|tomorrow{_EN_PART}|tonight|today|"
-            rf"end of (?:the )?(?:day|week|month|quarter|year|sprint)|(?:the )?(?:{ORDINALS['en']})(?: of \w+)?|"
-            rf"(?:{DAYS['en']}){_EN_PART}|(?:{MONTHS['en']})(?: \w+)?|the (?:next|following) \w+")
+            rf"this (?:morning|afternoon|evening)|half term|(?:early|mid|late)[- ](?:{MONTHS['en']})|"
+            rf"end of (?:the |this |next )?(?:day|week|month|quarter|year|sprint|{MONTHS['en']})|"
+            rf"(?:the )?(?:{ORDINALS['en']})(?: of \w+)?|(?:{DAYS['en']}){_EN_PART}|(?:{MONTHS['en']})(?: \w+)?|"
+            rf"the (?:next|following) \w+|{_COUNT} (?:days?|weeks?|months?)")
 _FR_WHEN = (rf"(?:la )?semaine prochaine|le mois prochain|cette semaine|ce mois-ci|demain{_FR_PART}|ce soir|"
-            rf"aujourd'hui|"
-            rf"(?:la )?fin (?:du mois|de la semaine|de la journée|de l'année|du trimestre|du sprint)|"
+            rf"aujourd'hui|cet après-midi|ce matin|les vacances(?: de \w+)?|"
+            rf"(?:la )?fin (?:du mois|de la semaine|de la journée|de l'année|du trimestre|du sprint|"
+            rf"(?:{MONTHS['fr']}))|(?:la )?réunion du \w+|la prochaine réunion|(?:le )?prochain comité|"
             rf"(?:le )?(?:prochain|prochaine) \w+|(?:le )?(?:{ORDINALS['fr']})(?: {MONTHS['fr']})?|"
-            rf"(?:{DAYS['fr']})(?: prochain)?{_FR_PART}|(?:{MONTHS['fr']})")
+            rf"(?:{DAYS['fr']})(?: prochain)?{_FR_PART}|(?:{MONTHS['fr']})|la veille(?: au soir)?|huitaine|"
+            rf"(?:les )?{_COUNT} (?:jours|semaines|mois)(?: qui viennent)?")
 DUE = {
-    "en": re.compile(rf"(?:\b(?:by|before|until|for|on|due)\s+(?:the\s+)?(?P<a>{_EN_WHEN})|\b(?P<b>tomorrow{_EN_PART}|"
-                     rf"tonight|next week|this week|next month))\b", re.IGNORECASE),
-    "fr": re.compile(rf"(?:\b(?:d'ici|avant|pour|jusqu'à|jusqu'au|au plus tard)\s+(?:le |la |l')?(?P<a>{_FR_WHEN})|"
-                     rf"\b(?P<b>demain{_FR_PART}|la semaine prochaine|cette semaine|ce soir))\b", re.IGNORECASE),
+    "en": re.compile(rf"(?:\b(?:by|before|until|for|on|due|in|within|at the latest)\s+(?:the\s+)?(?P<a>{_EN_WHEN})|"
+                     rf"\b(?P<b>tomorrow{_EN_PART}|tonight|today|this (?:morning|afternoon|evening)|next week|"
+                     rf"this week|next month|(?:early|mid|late) (?:{MONTHS['en']})|the end of the month))\b",
+                     re.IGNORECASE),
+    "fr": re.compile(rf"(?:\b(?:d'ici|avant|pour|jusqu'à|jusqu'au|au plus tard|dès|sous|dans)\s+(?:le |la |l'|les )?"
+                     rf"(?P<a>{_FR_WHEN})|\b(?P<b>demain{_FR_PART}|la semaine prochaine|cette semaine|ce soir|"
+                     rf"cet après-midi|ce matin|aujourd'hui|la veille(?: au soir)?))\b", re.IGNORECASE),
 }
 
 NAME = r"(?P<name>[A-ZÀ-Ý][a-zà-ÿ]+(?:[-'][A-ZÀ-Ý]?[a-zà-ÿ]+)?)"
@@ -59,39 +74,45 @@ NOT_NAMES = {
     "écoutez", "dernier", "petit", "puis", "ah", "oh", "euh", "hum", "the", "this", "that", "we", "you", "i",
     "let", "let's", "what", "how", "why", "when", "who", "le", "la", "les", "on", "nous", "vous", "je", "tu",
     "il", "elle", "est", "c'est", "pour", "sur", "en", "dans", "avec", "quoi", "qui", "comment", "pourquoi",
+    "lovely", "perfect", "exactly", "excellent", "noted", "noté", "tant", "exact", "pas", "bref", "hmm", "agreed",
+    "it", "they", "he", "she", "there", "someone", "somebody", "everyone", "nobody", "marketing", "product",
+    "billing", "finance", "sales", "ils", "elles", "ça", "cela", "personne", "quelqu'un", "tout", "chacun", "one",
 }
 # Verbs that open an instruction when said right after a name ("Julie, send…" / "Julie, envoie…").
 _EN_VERBS = """send write prepare call book update fix check review draft set organise organize schedule share follow
         contact order plan finish finalize finalise make look handle take ask find reach email mail test deploy
         ping chase confirm arrange print sign submit collect gather update list document merge close open
-        investigate analyse analyze compare estimate translate clean run build ship migrate install"""
+        investigate analyse analyze compare estimate translate clean run build ship migrate install get have
+        talk tell go"""
 _FR_VERBS = """envoie envoyez prépare préparez appelle appelez rédige rédigez vérifie vérifiez regarde regardez
         contacte contactez organise organisez planifie planifiez relance relancez corrige corrigez commande
         commandez réserve réservez mets mettez fais faites prends prenez note notez transmets transmettez écris
         écrivez termine terminez finalise finalisez lance lancez partage partagez demande demandez trouve
         trouvez fixe fixez confirme confirmez imprime imprimez signe signez rassemble rassemblez récupère
         récupérez teste testez installe installez analyse analysez compare comparez estime estimez traduis
-        traduisez nettoie nettoyez déploie déployez migre migrez documente documentez"""
+        traduisez nettoie nettoyez déploie déployez migre migrez documente documentez préviens prévenez"""
 IMPERATIVES = {"en": set(_EN_VERBS.split()), "fr": set(_FR_VERBS.split())}
-_LEAD = r"^(?:(?:okay|ok|so|and|alright|right|well|then|now|alors|bon|donc|et|bien|très bien|d'accord)[,.]?\s+)*"
+_LEAD = cues.LEAD
+_GAP = r"(?:[^,.?!]{0,60},\s+)?"  # "Maya, you're in touch with them, can you…": a clause between name and request
 REQUEST = {
-    "en": [
-        re.compile(_LEAD + NAME + r",\s+(?:(?:can|could|would|will) you(?: please)?|please|you(?:'ll| will| "
-                   r"should| need to| must| have to))\s+(?P<task>.+)", re.IGNORECASE),
-    ],
-    "fr": [
-        re.compile(_LEAD + NAME + r",\s+(?:est-ce que tu (?:peux|pourrais|pourras|vas)|tu (?:peux|pourrais|pourras|"
-                   r"vas|dois|devras|veux bien)|(?:peux|pourrais|pourras)-tu|je te laisse|merci de|il faudrait que "
-                   r"tu)\s+(?P<task>.+)", re.IGNORECASE),
-    ],
+    "en": re.compile(_LEAD + NAME + r",\s+" + _GAP + r"(?:(?:can|could|would|will) you(?: please)?|please|you(?:'ll| "
+                     r"will| should| need to| must| have to))\s+(?P<task>.+)", re.IGNORECASE),
+    "fr": re.compile(_LEAD + NAME + r",\s+" + _GAP + r"(?:est-ce que (?:tu|vous) (?:peux|pourrais|pourras|vas|pouvez|"
+                     r"pourriez)|tu (?:peux|pourrais|pourras|vas|dois|devras|veux bien)|vous (?:pouvez|pourriez|"
+                     r"allez|devez)|(?:peux|pourrais|pourras)-tu|(?:pouvez|pourriez)-vous|je te laisse|je vous "
+                     r"laisse|merci de|il faudrait que (?:tu|vous))\s+(?P<task>.+)", re.IGNORECASE),
 }
 # "Julie, you own the screen." / "Marc, tu appelles le client." (a statement, not a question)
 STATEMENT = {
-    "en": re.compile(_LEAD + NAME + r",\s+you\s+(?P<task>(?:own|take|handle|lead|do|get|are in charge of)\b.+)",
-                     re.IGNORECASE),
-    "fr": re.compile(_LEAD + NAME + r",\s+tu\s+(?P<task>(?!nous\b|me\b|es\b|as\b|en\b|y\b)\w+\b.+)", re.IGNORECASE),
+    "en": re.compile(_LEAD + NAME + r",\s+you\s+(?P<task>(?:own|take|handle|lead|do|get|are in charge of|talk|go|"
+                     r"write|call|send|prepare|book)\b.+)", re.IGNORECASE),
+    "fr": re.compile(_LEAD + NAME + r",\s+(?:tu|vous)\s+(?P<task>(?!nous\b|me\b|es\b|as\b|en\b|y\b|êtes\b|avez\b|"
+                     r"connais\b|connaissez\b|sais\b|savez\b|crois\b|pensez\b|penses\b)\w+\b.+)", re.IGNORECASE),
 }
 IMPERATIVE = re.compile(_LEAD + NAME + r",\s+(?P<task>(?P<verb>[\w'-]+)\b.*)", re.IGNORECASE)
+# "Omar, that's yours." / "Victor, you." / "Yves, les affiches, c'est pour toi." : the task was named just before
+YOURS = re.compile(_LEAD + NAME + r",\s+(?:(?P<what>[^,.?!]{3,60}),\s+)?(?:that's (?:yours|you|for you)|you(?: do it)?"
+                   r"[.!]?$|it's yours|c'est (?:pour )?toi|c'est à toi|c'est pour vous|à toi)", re.IGNORECASE)
 THIRD = {
     "en": re.compile(r"\b" + NAME + r"\s+(?:will|is going to|'ll|should|needs to|has to|must|is in charge of|"
                      r"takes care of|agreed to|volunteered to)\s+(?P<task>.+)"),
@@ -100,37 +121,55 @@ THIRD = {
 }
 FIRST = {
     "en": re.compile(r"\b(?:I(?:'ll| will| am going to|'m going to| can take care of| take care of| will take care "
-                     r"of| volunteer to)|I'll make sure to|let me)\s+(?P<task>.+)", re.IGNORECASE),
+                     r"of| volunteer to| can)|I'll make sure to|let me)\s+(?P<task>.+)", re.IGNORECASE),
     "fr": re.compile(r"\b(?:je (?:vais|m'occupe de|m'occuperai de|me charge de|m'engage à|peux m'occuper de|"
-                     r"prends en charge)|je m'en occupe[,:]?)\s+(?P<task>.+)", re.IGNORECASE),
+                     r"prends en charge|peux)|je m'en occupe[,:]?|je m'en charge[,:]?)\s+(?P<task>.+)", re.IGNORECASE),
 }
+# First-person present that commits: "je leur écris cet après-midi", "je l'active dès demain".
+FIRST_PRESENT = re.compile(r"\b(?:je|j')\s*(?:(?:le|la|les|l'|lui|leur|vous|te|y|en)\s*)?(?P<verb>envoie|fais|prépare|"
+                           r"rédige|appelle|écris|contacte|passe|réserve|commande|termine|refais|mets|affiche|vérifie|"
+                           r"active|diffuse|présente|organise|demande|relance|diffuse|pose|note|regarde|sélectionne)\b"
+                           r"(?P<task>.*)", re.IGNORECASE)
 FIRST_SKIP = re.compile(r"^(?:share|partager|be brief|start|begin|commencer|try|essayer|think|réfléchir|check "
-                        r"quickly|say|dire|ask|demander si|go back|revenir)\b", re.IGNORECASE)
+                        r"quickly|say|dire|ask demander si|go back|revenir|live with|see|hear|imagine|understand|"
+                        r"vous répondre|te répondre|do that|do it|vous en|répondre|comprendre|être|come|venir|"
+                        r"leave|tell you|vous dire|bring|apporter)\b", re.IGNORECASE)
+# "I'll do it." / "Je m'en charge." / "Je le fais avant le quinze." : the task is the one named just before.
+TAKE_IT = re.compile(r"^(?:(?:i'll|i will|i can) (?:do|take|handle) (?:it|that|this)|i'll take care of (?:it|that)|"
+                     r"je m'en (?:charge|occupe)|je (?:le|la|les) (?:fais|rédige|prépare|prends|envoie)|je peux m'en "
+                     r"(?:charger|occuper))\b", re.IGNORECASE)
+# A task said without an owner: what the next "that's yours" or "je m'en charge" is about.
+NEED = re.compile(r"\b(?:some(?:one|body) (?:has|needs) to|(?:we|i) (?:also )?need(?: someone to| to)?|"
+                  r"who(?:'s| is)? (?:doing|does|handles|writes|takes)|il (?:faut|faudrait|faudra)(?: aussi)?|qui "
+                  r"(?:s'occupe|se charge)(?: de)?|qui(?= (?:fait|rédige|prépare|écrit|appelle|envoie)))\s+"
+                  r"(?P<task>[^?]+)", re.IGNORECASE)
 ACCEPT = re.compile(r"^(?:yes|yeah|sure|okay|ok|fine|will do|no problem|d'accord|oui|ok|entendu|ça marche|"
-                    r"pas de (?:souci|problème)|sans problème|c'est noté|bien sûr)\b", re.IGNORECASE)
-DECISION = {
-    "en": re.compile(r"\b(?:we(?:'ve| have)? decided|we decide|decision is|the decision|decided that|it's decided|"
-                     r"that's decided|that is decided|it's settled|that's settled|we agree(?:d)? (?:to|that|on)|"
-                     r"agreed[:,]|let's go with|we(?:'ll| will)? go with|we(?:'ll| will)? (?:stop|keep|drop|"
-                     r"postpone|delay|switch to|adopt|cancel|approve|choose|pick|freeze|move to)|let's (?:stop|keep|"
-                     r"drop|postpone|delay|switch to|adopt|cancel|approve|choose|pick|freeze|go ahead)|we (?:approve|"
-                     r"choose|drop|postpone|cancel|adopt|keep|stop|reject|select)\b|approved\b|go ahead with)",
-                     re.IGNORECASE),
-    "fr": re.compile(r"\b(?:on décide|nous décidons|nous avons décidé|on a décidé|c'est décidé|la décision|"
-                     r"décidé|on valide|nous validons|c'est validé|on part sur|on retient|nous retenons|on garde|"
-                     r"nous gardons|on maintient|nous maintenons|on arrête|nous arrêtons|on abandonne|"
-                     r"nous abandonnons|on repousse|nous repoussons|on reporte|nous reportons|on choisit|"
-                     r"nous choisissons|on approuve|nous approuvons|on adopte|nous adoptons|on annule|"
-                     r"nous annulons|c'est acté|on acte|d'accord pour)\b", re.IGNORECASE),
-}
+                    r"pas de (?:souci|problème)|sans problème|c'est noté|bien sûr|understood|right)\b", re.IGNORECASE)
 CONDITIONAL = re.compile(r"\b(?:if|whether|si|should we|est-ce qu'on|faut-il)\b", re.IGNORECASE)
 PROCESS = re.compile(r"\b(?:hear me|my screen|mon écran|m'entend|start the meeting|next topic|sujet suivant|"
-                     r"ordre du jour|agenda|keep (?:it|this|the|things|the meeting) (?:short|brief)|be brief|"
-                     r"soyons brefs?|faire court|faire vite)\b", re.IGNORECASE)
-REFERENT_S = 30.0
-REFERENT_STATEMENTS = 3
-FIGURE = re.compile(r"\d|\b(?:percent|pour ?cent|thousand|million|mille|euros?|dollars?|k€|%)\b", re.IGNORECASE)
-
+                     r"ordre du jour|agenda|keep (?:it|this|the|things|the meeting) (?:short|brief|to)|be brief|"
+                     r"soyons brefs?|faire court|faire vite|wrap up|on s'arrête|come back to|on en reparle|"
+                     r"leave (?:it|that) open|same time)\b", re.IGNORECASE)
+FIGURE = re.compile(r"\d|\b(?:percent|pour ?cent|thousand|million|mille|euros?|dollars?|pounds?|k€|%)\b", re.IGNORECASE)
+PROPOSAL_START = {
+    "en": re.compile(r"^(?:(?:then|so|well|and|okay|also)[,]?\s+)*(?:what if we|how about|why not|i (?:would |'d )?"
+                     r"(?:propose|suggest)(?: that)?(?: we)?|i'd (?:rather|prefer|still|say|go for|go with)(?: we)?|"
+                     r"i would (?:rather|prefer)(?: we)?|i think we should|we could|could we|can we|maybe we|we should|"
+                     r"shall we|should we|let's|i'd be for|i'm for)\s+", re.IGNORECASE),
+    "fr": re.compile(r"^(?:(?:alors|donc|bon|et|eh bien)[,]?\s+)*(?:je propose (?:de |qu'on |que l'on )?|je suggère "
+                     r"(?:de |qu'on )?|on pourrait|et si on|pourquoi ne pas|il faudrait|je serais pour|je dirais|"
+                     r"je préférerais|on devrait|je pense qu'il faut)\s+", re.IGNORECASE),
+}
+SUBJECT = re.compile(r"^we(?:'ll| will)?\s+(?=\w)", re.IGNORECASE)  # French keeps "on": "On garde…"
+TAIL = re.compile(r"(?:,\s*(?:because|since|as|parce que|car|comme ça|c'est aussi|that's decided|c'est validé|"
+                  r"c'est acté|donc c'est acté|decided|no exceptions?)\b.*|[,.]?\s*(?:that's decided|decided|c'est "
+                  r"décidé|c'est validé|everyone agree|any objections?)[.!?]*)$", re.IGNORECASE)
+REFERENT_S = 60.0
+LOOKBACK = 6  # sentences before an agreement where its proposal may be
+SAME_SUBJECT = 0.3  # share of a proposal's words that a sentence after its agreement repeats to restate it
+DEMONSTRATIVE = re.compile(r"\b(?:that|this|it|ça|cela|celui-ci|celle-ci)\b", re.IGNORECASE)
+AND_I = re.compile(r"(?:,?\s+(?:and|et) (?:I(?:'ll| will)?|je)|,\s+(?:I'll|I will|je|j'))\b.*$", re.IGNORECASE)
+MAX_ITEM = 160
 
 
 @dataclass
@@ -140,7 +179,7 @@ class Sentence:
     text: str
 
 
-def split(segments: list[Segment]) -> list[Sentence]:
+def split(segments: Sequence[Segment]) -> list[Sentence]:
     return [Sentence(seg.start, seg.speaker, s) for seg in segments for s in sentences(seg.text)]
 
 
@@ -160,30 +199,46 @@ def find_due(text: str, language: str) -> tuple[str, str]:
 
 def _clean_task(task: str) -> str:
     task = re.sub(r"\s+([,;:.?!])", r"\1", re.sub(r"\s+", " ", task)).strip(" ,;:.?!")
-    task = re.sub(r"^(?:please|s'il te plaît|stp)\s+", "", task, flags=re.IGNORECASE)
-    task = re.sub(r",?\s*(?:please|s'il te plaît|stp|probably|probablement|directement)$", "", task,
-                  flags=re.IGNORECASE)
-    return task.strip(" ,;:.?!")
+    task = re.sub(r"^(?:please|s'il te plaît|stp|also|aussi)\s+", "", task, flags=re.IGNORECASE)
+    task = re.sub(r",?\s*(?:please|s'il te plaît|stp|probably|probablement|directement|if possible|si possible|"
+                  r"au plus vite|ideally|at the latest|au plus tard)$", "", task, flags=re.IGNORECASE)
+    task = re.split(r"[.?!]\s|\?$", task)[0]
+    return task.strip(" ,;:.?!")[:MAX_ITEM]
 
 
 def _is_name(word: str) -> bool:
     return word.lower() not in NOT_NAMES and word[:1].isupper()
 
 
-def _action(sentence: Sentence, language: str, me: str, others: str) -> ActionItem | None:
+def _named_task(sents: list[Sentence], i: int) -> str:
+    """The task named without an owner in the few sentences before `i` ("Someone has to do the risk assessment.")."""
+    for prev in reversed(sents[max(0, i - 6): i]):
+        m = NEED.search(prev.text)
+        if m:
+            return m.group("task")
+    return ""
+
+
+def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) -> ActionItem | None:
     fam = _family(language)
+    sentence = sents[i]
     text = sentence.text.strip()
     owner = ""
     task = ""
     question = text.endswith("?")
-    for rx in REQUEST[fam]:
-        m = rx.search(text)
+    m = REQUEST[fam].search(text)
+    if m and _is_name(m.group("name")):
+        owner, task = m.group("name"), m.group("task")
+    if not task:
+        m = YOURS.search(text)
         if m and _is_name(m.group("name")):
-            owner, task = m.group("name"), m.group("task")
-            break
+            owner = m.group("name")
+            task = m.group("what") or _named_task(sents, i)
+            if not task and i + 1 < len(sents):  # "Victor, you. Have a draft ready for the next meeting."
+                task = sents[i + 1].text
     if not task:
         m = STATEMENT[fam].search(text)
-        if m and _is_name(m.group("name")) and not question:
+        if m and _is_name(m.group("name")) and (fam == "fr" or not question):  # "Marc, tu appelles le client ?"
             owner, task = m.group("name"), m.group("task")
     if not task:
         m = IMPERATIVE.search(text)
@@ -193,12 +248,25 @@ def _action(sentence: Sentence, language: str, me: str, others: str) -> ActionIt
         m = THIRD[fam].search(text)
         if m and _is_name(m.group("name")) and not question:
             owner, task = m.group("name"), m.group("task")
-    if not task:
+    if not task and not question:
+        m = TAKE_IT.search(re.sub(cues.LEAD, "", text, flags=re.IGNORECASE))
+        if m:
+            owner, task = sentence.speaker, _named_task(sents, i)
+            when, _ = find_due(text, language)
+            task = f"{task} {when}" if task and when else task
+    if not task and not question:
         m = FIRST[fam].search(text)
-        if m and not question and not FIRST_SKIP.match(m.group("task")):
+        if m and not FIRST_SKIP.match(m.group("task")):
             owner, task = sentence.speaker, m.group("task")
+        elif fam == "fr":
+            m = FIRST_PRESENT.search(text)
+            if m:
+                owner, task = sentence.speaker, f"{m.group('verb')}{m.group('task')}"
     if not task or PROCESS.search(text):
         return None
+    task = AND_I.sub("", task)  # "Kate, send me the list and I'll approve the order": Kate's part
+    if DEMONSTRATIVE.search(task) and len(content_words(task)) <= 3:  # "Sam, could you write that text?"
+        task = _named_task(sents, i) or task
     due, rest = find_due(task, language)
     task = _clean_task(rest)
     if len(content_words(task)) < 2:
@@ -210,34 +278,138 @@ def _action(sentence: Sentence, language: str, me: str, others: str) -> ActionIt
     return ActionItem(owner=owner, task=task, due=due, time=sentence.time)
 
 
-def _referent(before: list[Sentence], time: float) -> Sentence | None:
-    """What "That's decided." confirms: of the last few statements, the latest that announces something.
+def statement(text: str, language: str) -> str:
+    """A proposal or restatement as a short statement of what was decided: "Then we rent an oven for six
+    months, because…" -> "Rent an oven for six months"."""
+    fam = _family(language)
+    text = re.sub(cues.LEAD, "", text.strip(), flags=re.IGNORECASE)
+    text = cues.RESTATE.sub("", text)
+    text = PROPOSAL_START[fam].sub("", text)
+    text = SUBJECT.sub("", text)
+    text = TAIL.sub("", text).strip(" ,;:.?!")
+    return (text[:1].upper() + text[1:])[:MAX_ITEM] if text else ""
 
-    Not simply the sentence before it, which is often an "Agreed." or "Fine by me." (or "Good.").
-    Any speaker: loopback capture labels every remote participant alike."""
-    said = [p for p in before if time - p.time <= REFERENT_S and len(content_words(p.text)) >= 3
-            and not p.text.strip().endswith("?")][-REFERENT_STATEMENTS:]
-    return next((p for p in reversed(said) if is_decision(p.text)), said[-1] if said else None)
+
+def commits(text: str, fam: str) -> bool:
+    """Does the sentence open with the group committing ("Okay, we send…", "Alors on garde…")?"""
+    return bool(cues.COMMIT[fam].match(cues.RESTATE.sub("", re.sub(cues.LEAD, "", text.strip(), flags=re.I))))
 
 
-def _decision(sentences_: list[Sentence], i: int, language: str) -> str | None:
-    s = sentences_[i]
-    text = s.text.strip()
-    if text.endswith("?") or not DECISION[_family(language)].search(text) or PROCESS.search(text):
-        return None
-    m = DECISION[_family(language)].search(text)
-    assert m is not None
-    if CONDITIONAL.search(text[: m.start()]):
-        return None
-    if ":" in text[m.start():]:
-        text = text[m.start():].split(":", 1)[1].strip() or text
-    if len(content_words(text)) < 3:  # "That's decided." refers to what was just said
-        said = _referent(sentences_[max(0, i - 12): i], s.time)
-        if said is None:
-            return None
-        text = said.text.strip()
-    text = re.sub(_LEAD, "", text, flags=re.IGNORECASE).strip()
-    return text[:1].upper() + text[1:] if text else None
+def _is_agreement(sents: list[Sentence], i: int, fam: str) -> bool:
+    text = sents[i].text.strip()
+    if text.endswith("?"):
+        return False
+    if cues.WEAK_AGREE.match(text):  # "Yes." accepts anything: a proposal only right after one
+        prev = sents[i - 1].text if i else ""
+        return bool(cues.PROPOSE[fam].search(prev) or cues.CALL_FOR_AGREEMENT.search(prev) or commits(prev, fam))
+    return bool(cues.AGREE[fam].match(text) or (len(text.split()) <= 10 and cues.AGREE[fam].search(text)))
+
+
+def _proposal(sents: list[Sentence], i: int, fam: str, actions: set[int]) -> int | None:
+    """The latest proposal in the few sentences before `i`, not a task given to someone."""
+    for j in range(i - 1, max(-1, i - 1 - LOOKBACK), -1):
+        s = sents[j]
+        if sents[i].time - s.time > REFERENT_S:
+            break
+        if j in actions:
+            return None  # the agreement accepts a task
+        proposes = cues.PROPOSE[fam].search(s.text) or cues.CALL_FOR_AGREEMENT.search(s.text) or commits(s.text, fam)
+        if proposes and len(content_words(statement(s.text, fam))) >= 2:
+            return j
+    return None
+
+
+def _restatement(sents: list[Sentence], i: int, fam: str, actions: set[int], proposal: int | None) -> int | None:
+    """The sentence at or just after `i` that states the choice as settled ("Okay, we send the voucher."), or
+    repeats what was proposed ("The calendar sync ships as a beta.")."""
+    for j in range(i, min(len(sents), i + 3)):
+        s = sents[j]
+        text = s.text.strip()
+        if text.endswith("?") or j in actions or PROCESS.search(text):
+            continue
+        said = statement(text, fam)
+        if len(content_words(said)) < 2:
+            continue
+        if cues.ANNOUNCE[fam].search(text) or cues.RESTATE.match(text) or commits(text, fam):
+            return j
+        if j == i + 1 and proposal is not None and not commits(sents[proposal].text, fam) \
+                and len(content_words(said)) >= 3 \
+                and similarity(said, statement(sents[proposal].text, fam)) >= SAME_SUBJECT:
+            return j
+    return None
+
+
+def _referent(sents: list[Sentence], i: int, actions: set[int]) -> int | None:
+    for j in range(i - 1, max(-1, i - 4), -1):
+        text = sents[j].text.strip()
+        if sents[i].time - sents[j].time > REFERENT_S:
+            break
+        if not text.endswith("?") and j not in actions and len(content_words(text)) >= 3:
+            return j
+    return None
+
+
+def decisions(sents: list[Sentence], first: int, language: str, actions: set[int]) -> list[tuple[int, str]]:
+    """(sentence index, decision) for each decision made at or after sentence `first`."""
+    fam = _family(language)
+    out: list[tuple[int, str]] = []
+    used = -1
+    for i in range(first, len(sents)):
+        if i <= used:
+            continue
+        text = sents[i].text.strip()
+        if text.endswith("?") or PROCESS.search(text):
+            continue
+        announced = bool(cues.ANNOUNCE[fam].search(text))
+        m = cues.ANNOUNCE[fam].search(text)
+        if announced and m is not None and CONDITIONAL.search(text[: m.start()]):
+            announced = False
+        agreed = not announced and i not in actions and _is_agreement(sents, i, fam)
+        restated = not announced and not agreed and bool(cues.RESTATE.match(text)) and commits(text, fam) \
+            and i not in actions
+        if not (announced or agreed or restated):
+            continue
+        proposal = _proposal(sents, i, fam, actions)
+        if restated and proposal is None and not any(
+                s.text.strip().endswith("?") or _is_agreement(sents, k, fam)
+                for k, s in enumerate(sents[max(0, i - 3): i], start=max(0, i - 3))):
+            continue  # "Okay, we go through them." is no decision: nothing was asked or proposed before
+        said = _restatement(sents, i, fam, actions, proposal)
+        pick = said if said is not None else proposal
+        if pick is None and announced:  # "Decided." / "C'est décidé." confirms what was just said
+            pick = _referent(sents, i, actions)
+        if pick is None:
+            continue
+        decision = statement(sents[pick].text, language)
+        if len(content_words(decision)) < 2:
+            continue
+        used = max(i, pick)
+        out.append((pick, decision))
+    return out
+
+
+def open_questions(sents: list[Sentence], first: int, language: str) -> list[str]:
+    """Questions whose answer is that nobody knows (the answer at or after sentence `first`)."""
+    fam = _family(language)
+    out: list[str] = []
+    for i in range(first, len(sents)):
+        if not cues.UNKNOWN[fam].search(sents[i].text) or sents[i].text.strip().endswith("?"):
+            continue
+        for j in range(i - 1, max(-1, i - 3), -1):
+            q = sents[j].text.strip()
+            if not q.endswith("?"):
+                continue
+            if cues.SMALL_TALK.search(q) or cues.CALL_FOR_AGREEMENT.search(q) or REQUEST[fam].search(q) \
+                    or PROPOSAL_START[fam].match(q) or len(content_words(q)) < 3:
+                break
+            q = re.sub(r"^(?:(?:and|also|one more thing|another question|one thing i(?:'m not sure about| still "
+                       r"don't understand)|et|au fait|dernière chose|une dernière question|une question encore)"
+                       r"[,:.]?\s+)+", "", q, flags=re.IGNORECASE)
+            q = q[:1].upper() + q[1:MAX_ITEM]
+            if q not in out:
+                out.append(q)
+            break
+    return out
 
 
 def rank(sentences_: list[Sentence]) -> list[tuple[float, int]]:
@@ -262,8 +434,8 @@ def _merge_reply_due(items: list[tuple[int, ActionItem]], sentences_: list[Sente
         if item.due:
             continue
         for reply in sentences_[index + 1: index + 3]:
-            same = reply.speaker == sentences_[index].speaker
-            if not same and not ACCEPT.match(reply.text.strip()):
+            accepts = bool(ACCEPT.match(reply.text.strip()))
+            if not accepts and (reply.speaker != sentences_[index].speaker or len(reply.text.split()) > 8):
                 break
             due, _ = find_due(reply.text, language)
             if due:
@@ -271,35 +443,41 @@ def _merge_reply_due(items: list[tuple[int, ActionItem]], sentences_: list[Sente
                 break
 
 
-def extract(segments: list[Segment], language: str, summary_sentences: int = 2) -> MiniSummary:
+def _fold_acceptances(items: list[tuple[int, ActionItem]], sents: list[Sentence]) -> list[tuple[int, ActionItem]]:
+    """ "Marcus, can you call the landlord?" "Sure, I'll call him Wednesday.": one task, the one asked for."""
+    out: list[tuple[int, ActionItem]] = []
+    for index, item in items:
+        asked = next((k for k in reversed(out) if 0 < index - k[0] <= 2 and k[1].owner != item.owner), None)
+        if asked is not None and ACCEPT.match(sents[index].text.strip()):
+            if not asked[1].due:
+                asked[1].due = item.due
+            continue
+        out.append((index, item))
+    return out
+
+
+def extract(segments: Sequence[Segment], language: str, summary_sentences: int = 2,
+            context: Sequence[Segment] = ()) -> MiniSummary:
     me, others = lang.speakers(language)
-    sents = split(segments)
+    before = split(context)
+    sents = before + split(segments)
+    first = len(before)
     found: list[tuple[int, ActionItem]] = []
-    decisions: list[str] = []
-    for i, s in enumerate(sents):
-        item = _action(s, language, me, others)
+    for i in range(len(sents)):
+        item = _action(sents, i, language, me, others)
         if item is not None:
             found.append((i, item))
-            continue
-        decision = _decision(sents, i, language)
-        if decision and decision not in decisions:
-            decisions.append(decision)
     _merge_reply_due(found, sents, language)
-    ranked = rank(sents)
+    found = _fold_acceptances(found, sents)
+    actions = {i for i, _ in found}
+    found = [(i, item) for i, item in found if i >= first]
+    said = [d for _, d in decisions(sents, first, language, actions)]
+    own = sents[first:]
+    ranked = rank(own)
     best = sorted(i for _, i in ranked[:summary_sentences])
-    summary = " ".join(sents[i].text.strip() for i in best)
-    figures = [sents[i].text.strip() for _, i in ranked if FIGURE.search(sents[i].text) and i not in best][:3]
-    questions = []
-    for i, s in enumerate(sents):
-        t = s.text.strip()
-        if not t.endswith("?") or len(content_words(t)) < 3 or PROCESS.search(t):
-            continue
-        if any(i == j for j, _ in found):
-            continue
-        answer = next((r for r in sents[i + 1: i + 2] if r.speaker != s.speaker), None)
-        if answer is None or not ACCEPT.match(answer.text.strip()):
-            questions.append(t)
-    highlights = [Highlight(time=sents[i].time, text=sents[i].text.strip()) for i in best]
-    return MiniSummary(summary=summary, key_points=figures, decisions=decisions,
-                       action_items=[item for _, item in found], open_questions=questions[:3],
-                       highlights=highlights)
+    summary = " ".join(own[i].text.strip() for i in best)
+    figures = [own[i].text.strip() for _, i in ranked if FIGURE.search(own[i].text) and i not in best][:3]
+    highlights = [Highlight(time=own[i].time, text=own[i].text.strip()) for i in best]
+    return MiniSummary(summary=summary, key_points=figures, decisions=list(dict.fromkeys(said)),
+                       action_items=[item for _, item in found],
+                       open_questions=open_questions(sents, first, language)[:3], highlights=highlights)

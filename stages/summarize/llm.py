@@ -118,7 +118,7 @@ class ChatBackend(Backend):
         schema = prompts.window_schema(self.bounded_schema)
         mini, notes = self._ask("window", messages, schema, budget, task.language, parse)
         if self.cfg.complete_lists:
-            mini = complete(mini, extract(task.segments, task.language), task.language)
+            mini = complete(mini, extract(task.segments, task.language, context=task.context), task.language)
         return mini, notes
 
     def synthesize(self, task: SynthesisTask) -> str:

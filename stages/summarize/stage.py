@@ -29,6 +29,7 @@ from stages.summarize.transcript import TranscriptView
 log = logging.getLogger("summarize")
 M = TypeVar("M", WindowFile, ChunkFile, SynthesisFile)
 SYNTHESIS_BUDGET_TOKENS = 2500  # mini-summary text folded into the overall summary per call
+CONTEXT_S = 60.0  # transcript before a window that its extraction may look back at (a proposal, a named task)
 
 
 def window_key(w: Window) -> str:
@@ -144,9 +145,10 @@ class Summarizer:
             return None
 
     def _window(self, w: Window, p: Plan) -> bool:
-        self.view.forget_before(w.start)  # windows go in time order: everything before this one is summarized
+        self.view.forget_before(w.start - CONTEXT_S)  # windows go in time order: the rest is summarized
         last = p.last_chunk is not None and w == p.windows[-1]
         segments = self.view.between(w.start, float("inf") if last else w.end)
+        context = self.view.between(w.start - CONTEXT_S, w.start)
         language = self.language()
         tag = f"window {w.chunk:04d}-{w.window:02d} ({clock(w.start)}-{clock(w.end)}, {len(segments)} segments)"
         if not segments:
@@ -155,7 +157,7 @@ class Summarizer:
             atomic.write_json(self.window_path(w), doc)
             log.info("%s: nothing said", tag)
             return True
-        task = WindowTask(language, w.start, w.end, segments, self.vocabulary)
+        task = WindowTask(language, w.start, w.end, segments, self.vocabulary, context)
         began = self.now()
         outcome = self.runner.run(lambda b: b.summarize(task), self.may_wait)
         if outcome is None:

@@ -17,7 +17,7 @@ class OfflineBackend(Backend):
         return "offline"
 
     def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
-        return extract(task.segments, task.language), []
+        return extract(task.segments, task.language, context=task.context), []
 
     def synthesize(self, task: SynthesisTask) -> str:
         """The most central sentences of the mini-summaries (and of the summary so far), in time order."""
