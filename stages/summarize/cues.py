@@ -78,7 +78,8 @@ COMMIT = {
     "fr": re.compile(r"\b(?:on|nous) (?:garde|gardons|maintient|maintenons|arrête|abandonne|repousse|reporte|"
                      r"choisit|approuve|adopte|annule|vise|engage|ferme|ouvre|reste|en change|change|passe|lance|"
                      r"commence|loue|décale|prend|le prend|emprunte|fait|ne \w+ pas|n'en \w+ pas|part|essaie|"
-                     r"installe|recrute|achète|réserve|supprime|remplace)\b", _I),
+                     r"installe|recrute|achète|réserve|supprime|remplace|ajoute|ajoutons|met|mettons|utilise|utilisons|"
+                     r"envoie|envoyons|offre|propose|baisse|augmente|monte|signe|signons|publie|publions)\b", _I),
 }
 # Starts of a sentence that restates what was just agreed ("Then we...", "Alors on...", "So it's...").
 RESTATE = re.compile(r"^(?:(?:okay|ok|so|then|right|fine|good|great|alright|agreed|perfect|no|non|yes|oui|alors|"

@@ -179,8 +179,19 @@ class Sentence:
     text: str
 
 
+def _clauses(text: str) -> list[str]:
+    """Whisper often joins a reply to what follows with a comma ("Okay, let's do that, the sync ships as a
+    beta."): an agreement or an announcement that opens a sentence is a sentence of its own."""
+    m = re.match(cues.LEAD + r"(?:" + cues.AGREE["en"].pattern[len(cues.LEAD):] + r"|"
+                 + cues.AGREE["fr"].pattern[len(cues.LEAD):] + r"|(?:that's|it's|c'est) (?:decided|settled|décidé|"
+                 r"validé|acté)|agreed|d'accord|okay|yes|oui)\s*,\s+(?=\S+\s+\S+\s+\S+)", text, re.IGNORECASE)
+    if not m:
+        return [text]
+    return [text[: m.end()].rstrip(" ,") + ".", *_clauses(text[m.end():][:1].upper() + text[m.end() + 1:])]
+
+
 def split(segments: Sequence[Segment]) -> list[Sentence]:
-    return [Sentence(seg.start, seg.speaker, s) for seg in segments for s in sentences(seg.text)]
+    return [Sentence(seg.start, seg.speaker, c) for seg in segments for s in sentences(seg.text) for c in _clauses(s)]
 
 
 def _family(language: str) -> str:
@@ -332,6 +343,9 @@ def _restatement(sents: list[Sentence], i: int, fam: str, actions: set[int], pro
             continue
         if cues.ANNOUNCE[fam].search(text) or cues.RESTATE.match(text) or commits(text, fam):
             return j
+        if j == i + 1 and proposal is None and len(content_words(statement(sents[i].text, fam))) < 2 \
+                and cues.ANNOUNCE[fam].search(sents[i].text):  # "C'est décidé." then what is decided
+            return j
         if j == i + 1 and proposal is not None and not commits(sents[proposal].text, fam) \
                 and len(content_words(said)) >= 3 \
                 and similarity(said, statement(sents[proposal].text, fam)) >= SAME_SUBJECT:
@@ -365,8 +379,8 @@ def decisions(sents: list[Sentence], first: int, language: str, actions: set[int
         if announced and m is not None and CONDITIONAL.search(text[: m.start()]):
             announced = False
         agreed = not announced and i not in actions and _is_agreement(sents, i, fam)
-        restated = not announced and not agreed and bool(cues.RESTATE.match(text)) and commits(text, fam) \
-            and i not in actions
+        opened = bool(cues.RESTATE.match(text)) or (i > 0 and bool(cues.WEAK_AGREE.match(sents[i - 1].text.strip())))
+        restated = not announced and not agreed and opened and commits(text, fam) and i not in actions
         if not (announced or agreed or restated):
             continue
         proposal = _proposal(sents, i, fam, actions)
@@ -448,7 +462,9 @@ def _fold_acceptances(items: list[tuple[int, ActionItem]], sents: list[Sentence]
     out: list[tuple[int, ActionItem]] = []
     for index, item in items:
         asked = next((k for k in reversed(out) if 0 < index - k[0] <= 2 and k[1].owner != item.owner), None)
-        if asked is not None and ACCEPT.match(sents[index].text.strip()):
+        accepted = ACCEPT.match(sents[index].text.strip()) or (
+            index > 0 and ACCEPT.match(sents[index - 1].text.strip()) and len(sents[index - 1].text.split()) <= 3)
+        if asked is not None and accepted:
             if not asked[1].due:
                 asked[1].due = item.due
             continue

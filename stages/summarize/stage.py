@@ -43,7 +43,9 @@ class Summarizer:
         self.session = session
         self.cfg = cfg
         self.manifest: SessionManifest = session.manifest()
-        self.vocabulary = tuple(config.validate(self.manifest.config).transcribe.vocabulary)
+        settings = config.validate(self.manifest.config)
+        self.vocabulary = tuple(settings.transcribe.vocabulary)
+        self.include_transcript = settings.report.include_full_transcript
         self.summaries = summaries or session.summaries
         self.report_dir = report_dir or session.report
         self.windows_dir = self.summaries / "windows"
@@ -237,5 +239,5 @@ class Summarizer:
             synthesis = SynthesisFile(summary="", chunks=[], backend="none", llm="none", updated_at=now_iso())
         final = report.build(self.manifest, self.session.name, self.language(), chunks, synthesis,
                              self.view.gaps(), self.view.end_time(), self.runner.notes)
-        end = report.write(self.report_dir, final, report.transcript_lines(self.view))
+        end = report.write(self.report_dir, final, report.transcript_lines(self.view), self.include_transcript)
         log.info("report written to %s (%s)", self.report_dir, end.llm)
