@@ -294,3 +294,36 @@ def test_the_view_keeps_only_the_text_not_yet_summarized_and_the_report_reads_it
     assert [s.text for s in view.between(0.0, 30.0)] == ["Phrase 3."]
     assert view.end_time() == 30.0 and view.languages() == ["fr", "fr", "fr"]
     assert [s.text for s in view.all_segments()] == ["Phrase 1.", "Phrase 2.", "Phrase 3."]
+
+
+def test_a_summary_sentence_the_meeting_never_said_is_dropped() -> None:
+    """Planted, from what the 1.5B model wrote (issue 21): the fix moved from "ce soir" to "demain soir", a
+    rendez-vous nobody spoke of, a name and figures from nowhere. Sentences the transcript supports stay."""
+    segments = [seg(1, "Participants", "Alors, on publie le correctif. Dès ce soir, sans attendre la version de la "
+                                       "semaine prochaine. C'est décidé."),
+                seg(8, "Participants", "Marc, tu peux prévenir le support avant dix-huit heures ?"),
+                seg(12, "Participants", "Oui, je leur écris tout de suite.")]
+    raw = LlmWindow.model_validate({
+        "summary": "L'équipe décide de publier le correctif dès ce soir. Le correctif sera publié demain soir. "
+                   "Marc prévient le support avant dix-huit heures. Un rendez-vous avec le fournisseur est prévu. "
+                   "Ensuite Carole passe à l'équipe de nuit. Le budget atteint 45 000 euros.",
+        "key_points": ["Le correctif sort ce soir", "Le client a perdu 300 commandes"]})
+    mini, notes = ground(raw, segments, "fr", 0, 60)
+    assert mini.summary == ("L'équipe décide de publier le correctif dès ce soir. "
+                            "Marc prévient le support avant dix-huit heures.")
+    assert mini.key_points == ["Le correctif sort ce soir"]
+    assert sum("dropped summary sentence" in n for n in notes) == 4 and any("300" in n for n in notes)
+    en = [seg(1, "Others", "Then we rent two forklifts for the rest of the month."), seg(5, "Others", "Let's do that.")]
+    raw = LlmWindow.model_validate({"summary": "The team rents two forklifts for the rest of the month. "
+                                               "The team agreed on Carol switching to the day shift."})
+    mini, _ = ground(raw, en, "en", 0, 60)
+    assert mini.summary == "The team rents two forklifts for the rest of the month."
+
+
+def test_the_same_decision_said_twice_in_other_words_is_listed_once() -> None:
+    """The demo with the 1.5B model listed "set to June 1st" and "the first of June" as two decisions."""
+    said = ["The launch date is set to June 1st.", "We will launch the new website on the first of June.",
+            "Le lancement est fixé au 1er juin.", "On lance le nouveau site le premier juin."]
+    assert merge_texts(said[:2]) == [said[1]] and merge_texts(said[2:]) == [said[3]]  # the fuller wording
+    two = ["Launch the website on June 1st", "Freeze the code on June 1st"]
+    assert merge_texts(two) == two  # the same day, two decisions

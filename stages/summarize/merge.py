@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from stages.summarize import lang
 from stages.summarize.schema import ActionItem, Highlight, MiniSummary
-from stages.summarize.text import fold, similarity
+from stages.summarize.text import content_words, fold, similarity, stem
 
 SAME_TEXT = 0.75
 SAME_TASK = 0.6
@@ -27,6 +27,28 @@ def _owner_rank(owner: str, generic: set[str]) -> int:
     return 0 if not folded else 1 if folded in generic else 2
 
 
+_MONTH_TEXT = """january february march april may june july august september october november december janvier
+    fevrier mars avril mai juin juillet aout septembre octobre novembre decembre"""
+MONTHS = {stem(w) for w in _MONTH_TEXT.split()}
+SAME_DATED = 0.6
+
+
+def dates(text: str) -> set[tuple[str, str]]:
+    """(month, day) pairs a text names: "June 1st" and "the first of June" both give ("june", "1")."""
+    words = content_words(text)
+    months = [w for w in words if w in MONTHS]
+    days = [w for w in words if w.isdigit() and 1 <= int(w) <= 31]
+    return {(m, d) for m in months for d in days}
+
+
+def same_text(a: str, b: str, threshold: float = SAME_TEXT, symmetric: bool = True) -> bool:
+    """Said twice: near-identical words, or the same date with most of the shorter one's words
+    ("set to June 1st" / "we launch the new website on the first of June")."""
+    if similarity(a, b, symmetric) >= threshold:
+        return True
+    return bool(dates(a) & dates(b)) and similarity(a, b) >= SAME_DATED
+
+
 def merge_texts(items: list[str], threshold: float = SAME_TEXT, symmetric: bool = True) -> list[str]:
     """Keep the first of near-identical texts (the longer wording wins, in the first one's place).
 
@@ -35,7 +57,7 @@ def merge_texts(items: list[str], threshold: float = SAME_TEXT, symmetric: bool 
     out: list[str] = []
     for item in items:
         for i, kept in enumerate(out):
-            if similarity(item, kept, symmetric) >= threshold:
+            if same_text(item, kept, threshold, symmetric):
                 if len(item) > len(kept):
                     out[i] = item
                 break

@@ -18,7 +18,7 @@ from stages import atomic, config
 from stages.config import SummarizeConfig
 from stages.models import SessionManifest
 from stages.spool import Session, make_private_dir, now_iso, read_model
-from stages.summarize import lang, merge, report
+from stages.summarize import grounding, lang, merge, report
 from stages.summarize.backends.base import Backend, SynthesisTask, WindowTask
 from stages.summarize.chunker import Plan, Window, plan
 from stages.summarize.runner import Runner
@@ -237,7 +237,14 @@ class Summarizer:
         chunks = [c for c in (self._load(self.chunk_path(n), ChunkFile) for n in p.chunks) if c is not None]
         if synthesis is None:
             synthesis = SynthesisFile(summary="", chunks=[], backend="none", llm="none", updated_at=now_iso())
+        lines = report.transcript_lines(self.view)
+        if synthesis.backend != "offline":  # an LLM's sentence that names, counts or dates what nobody said goes
+            kept, dropped = grounding.grounded_text(synthesis.summary, " ".join(x.text for x in lines),
+                                                    self.language(), "overall summary")
+            for note in dropped:
+                log.info("%s", note)
+            synthesis = synthesis.model_copy(update={"summary": kept})
         final = report.build(self.manifest, self.session.name, self.language(), chunks, synthesis,
                              self.view.gaps(), self.view.end_time(), self.runner.notes)
-        end = report.write(self.report_dir, final, report.transcript_lines(self.view), self.include_transcript)
+        end = report.write(self.report_dir, final, lines, self.include_transcript)
         log.info("report written to %s (%s)", self.report_dir, end.llm)
