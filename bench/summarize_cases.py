@@ -116,13 +116,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engines", default="espeak,kokoro")
     parser.add_argument("--only", default="", help="only meetings whose name contains this")
+    parser.add_argument("--part", choices=("all", "tune", "heldout"), default="all")
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
+    chosen = [c for c in cases() if args.only in c.name
+              and (args.part == "all" or c.heldout == (args.part == "heldout"))]
     for engine in args.engines.split(","):
-        for case in cases():
-            if args.only in case.name:
-                path = render(case, engine) if args.render_only else transcribe(case, engine)
-                print(f"{engine:7} {case.name:30} {path}", flush=True)
+        for case in sorted(chosen, key=lambda c: not c.heldout):  # the held-out part first
+            path = render(case, engine) if args.render_only else transcribe(case, engine)
+            print(f"{engine:7} {case.name:30} {path}", flush=True)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,13 @@ part (tune / held out) and language, then the issue's bar on the held-out part a
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import time
+from pathlib import Path
 from typing import Any
 
-from bench.common import machine
+from bench.common import OUT, machine
 from bench.summarize_cases import SOURCES, Case, cases, session_for
 from bench.summarize_common import LISTS, Score, read_report, score, workdir
 from stages import logs
@@ -28,6 +31,34 @@ from stages.summarize.stage import Summarizer
 
 # recall of (decisions, action items with the right owner), precision of every list, precision of open questions
 BARS = {"offline": (60.0, 70.0, 80.0, 80.0), "local": (85.0, 90.0, 85.0, 80.0)}
+
+
+def cache_answers(folder: Path) -> None:
+    """Keep every answer of the local model on disk, keyed by its whole request: the same window asked the same
+    way is read back instead of generated again, so variants of what is done with the answers cost nothing.
+    The model is loaded only on the first request not in the cache."""
+    from stages.summarize.backends.local import LocalBackend
+
+    folder.mkdir(parents=True, exist_ok=True)
+    real_chat, real_prepare = LocalBackend.chat, LocalBackend.prepare
+
+    def chat(self: LocalBackend, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
+             temperature: float) -> str:
+        key = hashlib.sha256(json.dumps([self.describe(), messages, schema, max_tokens, temperature],
+                                        sort_keys=True).encode()).hexdigest()
+        path = folder / f"{key}.json"
+        if path.exists():
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            self.stats.prompt_tokens, self.stats.output_tokens = kept["prompt_tokens"], kept["output_tokens"]
+            return str(kept["answer"])
+        real_prepare(self)
+        answer = real_chat(self, messages, schema, max_tokens, temperature)
+        path.write_text(json.dumps({"answer": answer, "prompt_tokens": self.stats.prompt_tokens,
+                                    "output_tokens": self.stats.output_tokens}), encoding="utf-8")
+        return answer
+
+    LocalBackend.chat = chat  # type: ignore[method-assign]
+    LocalBackend.prepare = lambda self: None  # type: ignore[method-assign]
 
 
 def run_one(case: Case, source: str, backend: str, extra: dict[str, Any]) -> tuple[Score, float]:
@@ -58,12 +89,16 @@ def main() -> None:
     parser.add_argument("--only", default="", help="only meetings whose name contains this")
     parser.add_argument("--local-model", default="default", help="[summarize.local] model for the local backend")
     parser.add_argument("--show", action="store_true", help="print missed and extra items")
+    parser.add_argument("--llm-cache", default=str(OUT / "llm-cache"),
+                        help="folder of the local model's answers, reused for the same request ('' = none)")
     parser.add_argument("--llm-only", action="store_true",
                         help="measure the LLM alone ([summarize] complete_lists = false)")
     args = parser.parse_args()
     chosen = [c for c in cases() if args.only in c.name
               and (args.part == "all" or c.heldout == (args.part == "heldout"))]
     logs.setup("summarize")
+    if args.llm_cache:
+        cache_answers(Path(args.llm_cache))
     print(f"machine: {machine()}")
     totals: dict[tuple[str, str, str, str], Score] = {}
     for backend in args.backends.split(","):

@@ -28,7 +28,8 @@ AGREE = {
         r"(?:a |that's a )?(?:good|great|much better) idea|fair enough|i'm convinced|you've convinced me|"
         r"makes sense|deal|same (?:here|for me)|me too|no objection|i think that's (?:wise|right|fair|good|"
         r"reasonable)|i'm okay with (?:that|it)|"
-        r"that's a good compromise|good compromise|suits me|(?:the \w+ )?suits me|works for me too)\b", _I),
+        r"that's a good compromise|good compromise|suits me|(?:the \w+ )?suits me|works for me too|that's nice|"
+        r"that's great)\b", _I),
     "fr": re.compile(
         LEAD + r"(?:validé|adopté|ça me va|ça marche|ça me paraît "
         r"(?:faisable|bien|juste|raisonnable)|ça me semble (?:jouable|bien|juste|raisonnable)|pour moi c'est bon|"
@@ -61,7 +62,7 @@ ANNOUNCE = {
     "en": re.compile(
         r"\b(?:we(?:'ve| have)? decided|we decide|the decision is|decided that|it's decided|that's decided|"
         r"that is decided|decided[.!]|it's settled|that's settled|we agree(?:d)? (?:to|that|on)|^agreed[:,.]|"
-        r"let's go with|\w+ it is\b|that's the (?:split|plan|decision)|from now on|go ahead with|approved\b|"
+        r"let's go with|\w+ it is(?:[.!,]|$)|that's the (?:split|plan|decision)|from now on|go ahead with|approved\b|"
         r"no \w+ (?:this time|for now)|not for now|we go with|we're going with)", _I),
     "fr": re.compile(
         r"\b(?:on décide|nous décidons|nous avons décidé|on a décidé|c'est décidé|la décision est|décidé[.!]|"
@@ -83,7 +84,8 @@ COMMIT = {
 }
 # Starts of a sentence that restates what was just agreed ("Then we...", "Alors on...", "So it's...").
 RESTATE = re.compile(r"^(?:(?:okay|ok|so|then|right|fine|good|great|alright|agreed|perfect|no|non|yes|oui|alors|"
-                     r"donc|bon|c'est décidé|c'est validé|c'est acté|it's decided|that's decided|decided|settled|"
+                     r"donc|bon|and|et|c'est décidé|c'est validé|c'est acté|it's decided|that's decided|decided|"
+                     r"settled|"
                      r"très bien|parfait|bien|entendu|d'accord)[,.!:]?\s+)+(?:(?:then|alors|donc)\s+)?", _I)
 
 # The answer to a question is that nobody knows, or it is put off: the question stays open.

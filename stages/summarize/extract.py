@@ -83,7 +83,7 @@ _EN_VERBS = """send write prepare call book update fix check review draft set or
         contact order plan finish finalize finalise make look handle take ask find reach email mail test deploy
         ping chase confirm arrange print sign submit collect gather update list document merge close open
         investigate analyse analyze compare estimate translate clean run build ship migrate install get have
-        talk tell go"""
+        talk tell go rent buy draw bring put move give offer pay sort decide"""
 _FR_VERBS = """envoie envoyez prépare préparez appelle appelez rédige rédigez vérifie vérifiez regarde regardez
         contacte contactez organise organisez planifie planifiez relance relancez corrige corrigez commande
         commandez réserve réservez mets mettez fais faites prends prenez note notez transmets transmettez écris
@@ -96,11 +96,13 @@ _LEAD = cues.LEAD
 _GAP = r"(?:[^,.?!]{0,60},\s+)?"  # "Maya, you're in touch with them, can you…": a clause between name and request
 REQUEST = {
     "en": re.compile(_LEAD + NAME + r",\s+" + _GAP + r"(?:(?:can|could|would|will) you(?: please)?|please|you(?:'ll| "
-                     r"will| should| need to| must| have to))\s+(?P<task>.+)", re.IGNORECASE),
+                     r"will| should| need to| must| have to)|i'd like (?:you to )?|i want you to)\s+(?P<task>.+)",
+                     re.IGNORECASE),
     "fr": re.compile(_LEAD + NAME + r",\s+" + _GAP + r"(?:est-ce que (?:tu|vous) (?:peux|pourrais|pourras|vas|pouvez|"
                      r"pourriez)|tu (?:peux|pourrais|pourras|vas|dois|devras|veux bien)|vous (?:pouvez|pourriez|"
                      r"allez|devez)|(?:peux|pourrais|pourras)-tu|(?:pouvez|pourriez)-vous|je te laisse|je vous "
-                     r"laisse|merci de|il faudrait que (?:tu|vous))\s+(?P<task>.+)", re.IGNORECASE),
+                     r"laisse|merci de|il faudrait que (?:tu|vous)|je voudrais que (?:tu|vous))\s+(?P<task>.+)",
+                     re.IGNORECASE),
 }
 # "Julie, you own the screen." / "Marc, tu appelles le client." (a statement, not a question)
 STATEMENT = {
@@ -168,6 +170,10 @@ REFERENT_S = 60.0
 LOOKBACK = 6  # sentences before an agreement where its proposal may be
 SAME_SUBJECT = 0.3  # share of a proposal's words that a sentence after its agreement repeats to restate it
 DEMONSTRATIVE = re.compile(r"\b(?:that|this|it|ça|cela|celui-ci|celle-ci)\b", re.IGNORECASE)
+ASKED = re.compile(r"^(?:(?:can|could|would|will) you(?: please)?|est-ce que (?:tu|vous) (?:peux|pourrais|pouvez|"
+                   r"pourriez)|(?:peux|pourrais)-tu|(?:pouvez|pourriez)-vous)\s+(?P<task>.+)", re.IGNORECASE)
+ADDRESSED = re.compile(_LEAD + NAME + r",\s+[^?]{3,80}[.]$")  # "Maya, you're in touch with them." then "Can you…"
+BUT = re.compile(r",?\s+(?:but|mais|sauf que|except)\b.*$", re.IGNORECASE)
 AND_I = re.compile(r"(?:,?\s+(?:and|et) (?:I(?:'ll| will)?|je)|,\s+(?:I'll|I will|je|j'))\b.*$", re.IGNORECASE)
 MAX_ITEM = 160
 
@@ -240,6 +246,10 @@ def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) 
     m = REQUEST[fam].search(text)
     if m and _is_name(m.group("name")):
         owner, task = m.group("name"), m.group("task")
+    if not task and i > 0:
+        m, said = ASKED.match(re.sub(cues.LEAD, "", text, flags=re.IGNORECASE)), ADDRESSED.match(sents[i - 1].text)
+        if m and said and _is_name(said.group("name")):
+            owner, task = said.group("name"), m.group("task")
     if not task:
         m = YOURS.search(text)
         if m and _is_name(m.group("name")):
@@ -275,7 +285,7 @@ def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) 
                 owner, task = sentence.speaker, f"{m.group('verb')}{m.group('task')}"
     if not task or PROCESS.search(text):
         return None
-    task = AND_I.sub("", task)  # "Kate, send me the list and I'll approve the order": Kate's part
+    task = BUT.sub("", AND_I.sub("", task))  # "Kate, send me the list and I'll approve the order": Kate's part
     if DEMONSTRATIVE.search(task) and len(content_words(task)) <= 3:  # "Sam, could you write that text?"
         task = _named_task(sents, i) or task
     due, rest = find_due(task, language)

@@ -32,6 +32,7 @@ MIN_GROUNDED = 0.5
 SUMMARY_NEEDED_WORDS = 25
 NAME_LOOKBACK = 1  # lines before the task's line where its owner may be named
 SAME_AS_DECISION = 0.7
+SAME_AS_RULES = 0.5
 LIMITS = {"key_points": 5, "decisions": 12, "action_items": 15, "open_questions": 6, "highlights": 3}
 
 
@@ -125,7 +126,10 @@ _META = """meeting team participant participants discuss discussed discussion de
     point points topic topics update status issue issues question questions answer task tasks item items summary
     réunion équipe participants discuter discutent discuté discussion décider décident décidé décision convenir
     convenu accord accepter accepté proposer propose proposé suggérer suggère évoquer évoqué aborder aborde abordé
-    point points sujet sujets question questions réponse tâche tâches résumé prochain prochaine suite"""
+    point points sujet sujets question questions réponse tâche tâches résumé prochain prochaine suite agenda step
+    steps cover covered covers went go goes through overview ordre jour étape étapes revue passé passe porté porte
+    agreeing agrees deciding decides discussing discusses planning plans proposing proposes reviewing mentioning
+    raising covering close closes closing end ends ending conclude concludes concluding conclusion"""
 META_STEMS = {w for text in _META.split() for w in content_words(text)}
 NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -195,8 +199,11 @@ def grounded_text(text: str, corpus: str, language: str, kind: str) -> tuple[str
 
 
 def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
-           end: float) -> tuple[MiniSummary, list[str]]:
-    """A validated MiniSummary and notes on what was dropped; ValueError when the output must be retried."""
+           end: float, supported: list[str] | None = None) -> tuple[MiniSummary, list[str]]:
+    """A validated MiniSummary and notes on what was dropped; ValueError when the output must be retried.
+
+    `supported`: decisions found another way (the offline rules); an LLM decision that restates one of them
+    stays a decision even without a word like "decided" ("Rent two forklifts for the rest of the month")."""
     corpus = " ".join(s.text for s in segments)
     stems = set(content_words(corpus))
     folded_corpus = f" {fold(corpus)} "
@@ -219,7 +226,8 @@ def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
         return ok
 
     decisions = _dedupe([d for d in raw.decisions if d.strip() and keep("decision", d)])
-    statuses = [d for d in decisions if not is_decision(d)]
+    statuses = [d for d in decisions if not is_decision(d)
+                and not any(similarity(d, r) >= SAME_AS_RULES for r in supported or [])]
     notes += [f"moved to key points, not a decision: {d!r}" for d in statuses]
     decisions = [d for d in decisions if d not in statuses]
     questions = _dedupe([q for q in raw.open_questions if q.strip() and keep("open question", q, 0.4)])

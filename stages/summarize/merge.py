@@ -115,7 +115,8 @@ def merge(minis: Sequence[MiniSummary], language: str) -> MiniSummary:
 
 
 def complete(mini: MiniSummary, found: MiniSummary, language: str) -> MiniSummary:
-    """The LLM's lists, plus the decisions and action items the offline rules found that it left out.
+    """The LLM's lists, plus the decisions and action items the offline rules found that it left out, and the
+    open questions the rules found (those answered with "nobody knows").
 
     Small models miss items in dense stretches; the rules are precise where they fire, so
     their finds are added (merged, so an item both found is listed once, in the LLM's words).
@@ -125,4 +126,5 @@ def complete(mini: MiniSummary, found: MiniSummary, language: str) -> MiniSummar
     # an ownerless "task" that only restates a decision is the decision, listed once
     items = [a for a in merge_items([*mini.action_items, *found.action_items], language)
              if fold(a.owner) not in generic or not any(similarity(a.task, d) >= SAME_TEXT for d in decisions)]
-    return mini.model_copy(update={"decisions": decisions, "action_items": items})
+    questions = merge_texts([*mini.open_questions, *found.open_questions])  # the model is not asked for them
+    return mini.model_copy(update={"decisions": decisions, "action_items": items, "open_questions": questions})
