@@ -37,6 +37,8 @@ AGREE = {
         r"malin|c'est malin|on part là-dessus|allons-y|banco|adjugé|je valide|c'est bon|"
         r"va pour ça|je suis d'accord aussi|dommage,? mais d'accord|je trouve ça raisonnable)\b", _I),
 }
+# The same, anywhere in a short sentence ("Fifteen, okay, I can live with that.").
+AGREE_ANYWHERE = {fam: re.compile(r"\b" + rx.pattern[len(LEAD):], _I) for fam, rx in AGREE.items()}
 # Agreement words that accept anything (a task, an answer): they confirm a proposal only right after one.
 WEAK_AGREE = re.compile(LEAD + r"(?:yes|sure|okay|ok|of course|absolutely|definitely|oui|d'accord|ok|bien sûr|"
                         r"entendu|très bien|parfait)[.!]?$", _I)
@@ -62,12 +64,14 @@ ANNOUNCE = {
     "en": re.compile(
         r"\b(?:we(?:'ve| have)? decided|we decide|the decision is|decided that|it's decided|that's decided|"
         r"that is decided|decided[.!]|it's settled|that's settled|we agree(?:d)? (?:to|that|on)|^agreed[:,.]|"
-        r"let's go with|\w+ it is(?:[.!,]|$)|that's the (?:split|plan|decision)|from now on|go ahead with|approved\b|"
+        r"let's go with|\w+ it is(?:[.!,]|$)|^[\w%$€' -]{1,25} then[,.!]|"
+        r"that's the (?:split|plan|decision)|from now on|go ahead with|approved\b|"
         r"no \w+ (?:this time|for now)|not for now|we go with|we're going with)", _I),
     "fr": re.compile(
         r"\b(?:on décide|nous décidons|nous avons décidé|on a décidé|c'est décidé|la décision est|décidé[.!]|"
         r"on valide|nous validons|c'est validé|est validée?\b|on part sur|on part là-dessus|on retient|nous "
-        r"retenons|c'est acté|on acte|adopté|va pour|on n'en parle pas|on laisse tomber)", _I),
+        r"retenons|c'est acté|on acte|adopté|va pour|on n'en parle pas|on laisse tomber|^[\w%$€' -]{1,25},? "
+        r"alors[,.!])", _I),
 }
 # "We/on" + a verb that commits the group: a decision when it restates what was just agreed ("Okay, we send
 # the voucher." / "Alors on garde la joue de bœuf."), not in the middle of a discussion.

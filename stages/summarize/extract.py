@@ -162,12 +162,15 @@ PROPOSAL_START = {
                      r"(?:de |qu'on )?|on pourrait|et si on|pourquoi ne pas|il faudrait|je serais pour|je dirais|"
                      r"je préférerais|on devrait|je pense qu'il faut)\s+", re.IGNORECASE),
 }
+AGREED_ON = re.compile(r"^(?:(?:tout le monde|vous|on) (?:est|êtes) d'accord (?:pour|avec)|(?:does )?everyone "
+                       r"agree (?:on|with|to)|are we agreed on)\s+", re.IGNORECASE)
 SUBJECT = re.compile(r"^we(?:'ll| will)?\s+(?=\w)", re.IGNORECASE)  # French keeps "on": "On garde…"
 TAIL = re.compile(r"(?:,\s*(?:because|since|as|parce que|car|comme ça|c'est aussi|that's decided|c'est validé|"
                   r"c'est acté|donc c'est acté|decided|no exceptions?)\b.*|[,.]?\s*(?:that's decided|decided|c'est "
                   r"décidé|c'est validé|everyone agree|any objections?)[.!?]*)$", re.IGNORECASE)
 REFERENT_S = 60.0
 LOOKBACK = 6  # sentences before an agreement where its proposal may be
+SAME_DECISION = 0.6  # share of the shorter wording's words two statements of one decision have in common
 SAME_SUBJECT = 0.3  # share of a proposal's words that a sentence after its agreement repeats to restate it
 DEMONSTRATIVE = re.compile(r"\b(?:that|this|it|ça|cela|celui-ci|celle-ci)\b", re.IGNORECASE)
 ASKED = re.compile(r"^(?:(?:can|could|would|will) you(?: please)?|est-ce que (?:tu|vous) (?:peux|pourrais|pouvez|"
@@ -306,6 +309,7 @@ def statement(text: str, language: str) -> str:
     text = re.sub(cues.LEAD, "", text.strip(), flags=re.IGNORECASE)
     text = cues.RESTATE.sub("", text)
     text = PROPOSAL_START[fam].sub("", text)
+    text = AGREED_ON.sub("", text)
     text = SUBJECT.sub("", text)
     text = TAIL.sub("", text).strip(" ,;:.?!")
     return (text[:1].upper() + text[1:])[:MAX_ITEM] if text else ""
@@ -323,21 +327,24 @@ def _is_agreement(sents: list[Sentence], i: int, fam: str) -> bool:
     if cues.WEAK_AGREE.match(text):  # "Yes." accepts anything: a proposal only right after one
         prev = sents[i - 1].text if i else ""
         return bool(cues.PROPOSE[fam].search(prev) or cues.CALL_FOR_AGREEMENT.search(prev) or commits(prev, fam))
-    return bool(cues.AGREE[fam].match(text) or (len(text.split()) <= 10 and cues.AGREE[fam].search(text)))
+    return bool(cues.AGREE[fam].match(text) or (len(text.split()) <= 10 and cues.AGREE_ANYWHERE[fam].search(text)))
 
 
 def _proposal(sents: list[Sentence], i: int, fam: str, actions: set[int]) -> int | None:
     """The latest proposal in the few sentences before `i`, not a task given to someone."""
+    call: int | None = None
     for j in range(i - 1, max(-1, i - 1 - LOOKBACK), -1):
         s = sents[j]
         if sents[i].time - s.time > REFERENT_S:
             break
         if j in actions:
-            return None  # the agreement accepts a task
-        proposes = cues.PROPOSE[fam].search(s.text) or cues.CALL_FOR_AGREEMENT.search(s.text) or commits(s.text, fam)
+            return call  # the agreement accepts a task
+        proposes = cues.PROPOSE[fam].search(s.text) or commits(s.text, fam)
         if proposes and len(content_words(statement(s.text, fam))) >= 2:
             return j
-    return None
+        if call is None and cues.CALL_FOR_AGREEMENT.search(s.text) and len(content_words(statement(s.text, fam))) >= 2:
+            call = j  # "Tout le monde est d'accord pour le 21 juin ?": what was proposed before says it better
+    return call
 
 
 def _restatement(sents: list[Sentence], i: int, fam: str, actions: set[int], proposal: int | None) -> int | None:
@@ -408,6 +415,9 @@ def decisions(sents: list[Sentence], first: int, language: str, actions: set[int
         if len(content_words(decision)) < 2:
             continue
         used = max(i, pick)
+        # the same decision proposed, then restated a little later: listed once, as last stated
+        out = [(k, d) for k, d in out if sents[pick].time - sents[k].time > 2 * REFERENT_S
+               or similarity(d, decision) < SAME_DECISION]
         out.append((pick, decision))
     return out
 
