@@ -69,6 +69,7 @@ ANNOUNCE = {
         r"no \w+ (?:this time|for now)|not for now|we go with|we're going with)", _I),
     "fr": re.compile(
         r"\b(?:on décide|nous décidons|nous avons décidé|on a décidé|c'est décidé|la décision est|décidé[.!]|"
+        r"la décision|"
         r"on valide|nous validons|c'est validé|est validée?\b|on part sur|on part là-dessus|on retient|nous "
         r"retenons|c'est acté|on acte|adopté|va pour|on n'en parle pas|on laisse tomber|^[\w%$€' -]{1,25},? "
         r"alors[,.!])", _I),

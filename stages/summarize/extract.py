@@ -307,6 +307,9 @@ def statement(text: str, language: str) -> str:
     months, because…" -> "Rent an oven for six months"."""
     fam = _family(language)
     text = re.sub(cues.LEAD, "", text.strip(), flags=re.IGNORECASE)
+    head, colon, rest = text.partition(":")
+    if colon and rest.strip() and cues.ANNOUNCE[fam].search(head + "."):  # "La décision est la suivante : …"
+        text = rest.strip()
     text = cues.RESTATE.sub("", text)
     text = PROPOSAL_START[fam].sub("", text)
     text = AGREED_ON.sub("", text)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from stages.summarize import lang
 from stages.summarize.schema import ActionItem, Highlight, MiniSummary
-from stages.summarize.text import content_words, fold, similarity, stem
+from stages.summarize.text import fold, similarity, stem, stems
 
 SAME_TEXT = 0.75
 SAME_TASK = 0.6
@@ -35,7 +35,7 @@ SAME_DATED = 0.6
 
 def dates(text: str) -> set[tuple[str, str]]:
     """(month, day) pairs a text names: "June 1st" and "the first of June" both give ("june", "1")."""
-    words = content_words(text)
+    words = stems(text)
     months = [w for w in words if w in MONTHS]
     days = [w for w in words if w.isdigit() and 1 <= int(w) <= 31]
     return {(m, d) for m in months for d in days}

@@ -5,11 +5,14 @@ shipped by the `fontpkg-noto-sans` package: a Unicode TrueType font, so French
 accents, « guillemets », œ and € come out right on any machine. It is a variable
 font, used at its default (regular) weight: making a bold instance of it takes fontTools
 seconds, so bold text is drawn filled and outlined instead (PDF text mode 2), which costs nothing.
+
+Text is wrapped here, word by word with cached widths, and drawn line by line: fpdf2's own
+line breaking measures a paragraph again for every character it adds (a 2-hour meeting's
+report took 23 s of a busy 2-core machine that way, most of the report's time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +26,10 @@ FONT = "NotoSans"
 INK = (29, 35, 48)
 MUTED = (91, 100, 117)
 ACCENT = (47, 95, 179)
+RULE = (210, 214, 222)
 NOTE = (255, 248, 225)
-LINE_H = 5.6
+HEAD = (244, 246, 250)
+COLUMNS = (0.22, 0.56, 0.22)  # owner, task, due
 
 
 def font_file() -> Path:
@@ -37,145 +42,185 @@ def font_file() -> Path:
     return Path(fontpkg_noto_sans.ROOT) / "files" / "NotoSans[wdth,wght].ttf"
 
 
+class Writer:
+    """Paragraphs, bullets and a table on fpdf2 pages, wrapped with cached word widths."""
+
+    def __init__(self, pdf: Any) -> None:
+        from fpdf.enums import TextMode
+
+        self.pdf = pdf
+        self.modes = (TextMode.FILL, TextMode.FILL_STROKE)
+        self.widths: dict[tuple[float, str], float] = {}
+
+    def size(self, size: float) -> None:
+        self.pdf.set_font(FONT, "", size)
+
+    def width(self, word: str) -> float:
+        key = (self.pdf.font_size_pt, word)
+        if key not in self.widths:
+            self.widths[key] = self.pdf.get_string_width(word)
+        return self.widths[key]
+
+    def wrap(self, text: str, width: float, first: float | None = None) -> list[str]:
+        """Lines of at most `width` (the first one `first`), cut between words."""
+        space = self.width(" ")
+        rows: list[list[str]] = [[]]
+        room = width if first is None else first
+        for word in text.split():
+            w = self.width(word)
+            if rows[-1] and w > room:
+                rows.append([])
+                room = width
+            rows[-1].append(word)
+            room -= w + space
+        return [" ".join(r) for r in rows]
+
+    def bold(self, on: bool) -> None:
+        self.pdf.text_mode = self.modes[on]
+        self.pdf.set_line_width(0.25 if on else 0.2)
+
+    def color(self, rgb: tuple[int, int, int]) -> None:
+        self.pdf.set_text_color(*rgb)
+        self.pdf.set_draw_color(*rgb)
+
+    def room(self, height: float) -> None:
+        if self.pdf.get_y() + height > self.pdf.page_break_trigger:
+            self.pdf.add_page()
+
+    def lines(self, rows: list[str], x: float, step: float, strong: bool = False) -> None:
+        self.bold(strong)
+        for row in rows:
+            self.room(step)
+            self.pdf.text(x, self.pdf.get_y() + step * 0.78, row)
+            self.pdf.set_y(self.pdf.get_y() + step)
+        self.bold(False)
+
+    def para(self, text: str, size: float = 10.5, rgb: tuple[int, int, int] = INK, strong: bool = False,
+             fill: tuple[int, int, int] | None = None) -> None:
+        pdf = self.pdf
+        self.size(size)
+        self.color(rgb)
+        step = size * 0.5
+        rows = self.wrap(text, pdf.epw - (4 if fill else 0))
+        if fill:
+            self.room(step * len(rows) + 2)
+            pdf.set_fill_color(*fill)
+            pdf.rect(pdf.l_margin, pdf.get_y(), pdf.epw, step * len(rows) + 2, style="F")
+            pdf.set_y(pdf.get_y() + 1)
+        self.lines(rows, pdf.l_margin + (2 if fill else 0), step, strong)
+        if fill:
+            pdf.set_y(pdf.get_y() + 1)
+
+    def heading(self, text: str) -> None:
+        pdf = self.pdf
+        self.room(20)
+        pdf.set_y(pdf.get_y() + 4)
+        self.para(text, 13, ACCENT, strong=True)
+        pdf.set_draw_color(*RULE)
+        pdf.line(pdf.l_margin, pdf.get_y() + 0.5, pdf.l_margin + pdf.epw, pdf.get_y() + 0.5)
+        pdf.set_y(pdf.get_y() + 2.5)
+
+    def bullets(self, items: list[str], empty: str) -> None:
+        if not items:
+            self.para(empty, rgb=MUTED)
+            return
+        pdf = self.pdf
+        self.size(10.5)
+        self.color(INK)
+        for item in items:
+            rows = self.wrap(item, pdf.epw - 5)
+            self.room(5.25)
+            pdf.text(pdf.l_margin + 0.5, pdf.get_y() + 5.25 * 0.78, "•")
+            self.lines(rows, pdf.l_margin + 5, 5.25)
+            pdf.set_y(pdf.get_y() + 0.8)
+
+    def table(self, head: list[str], rows: list[list[str]]) -> None:
+        pdf = self.pdf
+        step = 5.0
+        widths = [pdf.epw * c for c in COLUMNS]
+        for n, cells in enumerate([head, *rows]):
+            self.size(10)
+            wrapped = [self.wrap(c, w - 3) for c, w in zip(cells, widths, strict=True)]
+            height = step * max(len(w) for w in wrapped) + 3
+            self.room(height)
+            top = pdf.get_y()
+            if n == 0:
+                pdf.set_fill_color(*HEAD)
+                pdf.rect(pdf.l_margin, top, pdf.epw, height, style="F")
+            x = pdf.l_margin
+            for cell_rows, w in zip(wrapped, widths, strict=True):
+                self.color(INK)
+                pdf.set_y(top + 1.5)
+                self.lines(cell_rows, x + 1.5, step, strong=n == 0)
+                x += w
+            pdf.set_draw_color(*RULE)
+            pdf.line(pdf.l_margin, top + height, pdf.l_margin + pdf.epw, top + height)
+            pdf.set_y(top + height)
+
+
 def render(report: FinalReport, lines: list[TranscriptLine] | None) -> bytes:
     """The report as PDF bytes; `lines` None leaves the transcript out (`[report] include_full_transcript`)."""
     from fpdf import FPDF
-    from fpdf.enums import TextMode, XPos, YPos
 
     t = lang.labels(report.language)
     pdf = FPDF(format="A4")
-    ttf = str(font_file())
-    pdf.add_font(FONT, "", ttf)
+    pdf.add_font(FONT, "", str(font_file()))
     pdf.set_title(report.title)
     pdf.set_lang(report.language)
     pdf.set_creator("meeting-assistant")
     pdf.set_margins(18, 16, 18)
     pdf.set_auto_page_break(True, 16)
     pdf.add_page()
-    width = pdf.epw
-
-    def bold(on: bool) -> None:
-        pdf.text_mode = TextMode.FILL_STROKE if on else TextMode.FILL
-        pdf.set_line_width(0.25 if on else 0.2)
-
-    def para(text: str, size: float = 10.5, color: tuple[int, int, int] = INK, strong: bool = False,
-             fill: tuple[int, int, int] | None = None) -> None:
-        pdf.set_font(FONT, "", size)
-        pdf.set_text_color(*color)
-        pdf.set_draw_color(*color)
-        bold(strong)
-        if fill:
-            pdf.set_fill_color(*fill)
-        pdf.multi_cell(width, size * 0.53, text, fill=fill is not None, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        bold(False)
-
-    def heading(text: str) -> None:
-        if pdf.will_page_break(22):
-            pdf.add_page()
-        pdf.ln(4)
-        para(text, 13, ACCENT, strong=True)
-        pdf.set_draw_color(227, 230, 236)
-        pdf.line(pdf.l_margin, pdf.get_y() + 0.5, pdf.l_margin + width, pdf.get_y() + 0.5)
-        pdf.ln(2.5)
-
-    def bullets(items: list[str]) -> None:
-        if not items:
-            para(t["none"], color=MUTED)
-            return
-        for item in items:
-            pdf.set_font(FONT, "", 10.5)
-            pdf.set_text_color(*INK)
-            pdf.cell(5, LINE_H, "•")
-            pdf.multi_cell(width - 5, LINE_H, item, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            pdf.ln(0.8)
-
-    para(report.title, 20, INK, strong=True)
-    para(f"{t['date']}: {when(report.created_at)} · {t['duration']}: {clock(report.duration_s)} · "
-         f"{t['written_by']}: {report.llm}", 9.5, MUTED)
-    pdf.ln(1)
-    notes = ([t["offline_note"]] if report.backend == "offline" else []) + report.notes
-    for note in notes:
-        para(note, 9.5, INK, fill=NOTE)
-        pdf.ln(1)
-    heading(t["summary"])
-    para(report.summary or t["none"], color=INK if report.summary else MUTED)
-    heading(t["key_points"])
-    bullets(report.key_points)
-    heading(t["decisions"])
-    bullets(report.decisions)
-    heading(t["action_items"])
+    out = Writer(pdf)
+    out.para(report.title, 20, INK, strong=True)
+    out.para(f"{t['date']}: {when(report.created_at)} · {t['duration']}: {clock(report.duration_s)} · "
+             f"{t['written_by']}: {report.llm}", 9.5, MUTED)
+    for note in ([t["offline_note"]] if report.backend == "offline" else []) + report.notes:
+        pdf.set_y(pdf.get_y() + 1)
+        out.para(note, 9.5, INK, fill=NOTE)
+    out.heading(t["summary"])
+    out.para(report.summary or t["none"], rgb=INK if report.summary else MUTED)
+    out.heading(t["key_points"])
+    out.bullets(report.key_points, t["none"])
+    out.heading(t["decisions"])
+    out.bullets(report.decisions, t["none"])
+    out.heading(t["action_items"])
     if report.action_items:
-        pdf.set_fill_color(255, 255, 255)
-        pdf.set_font(FONT, "", 10)
-        pdf.set_text_color(*INK)
-        pdf.set_draw_color(200, 205, 214)
-        with pdf.table(col_widths=(22, 56, 22), text_align="LEFT", line_height=LINE_H, padding=1.5,
-                       headings_style=_headings(), borders_layout="HORIZONTAL_LINES") as table:
-            table.row([t["owner"], t["task"], t["due"]])
-            for a in report.action_items:
-                table.row([a.owner or t["unknown"], a.task, a.due or t["unknown"]])
+        out.table([t["owner"], t["task"], t["due"]],
+                  [[a.owner or t["unknown"], a.task, a.due or t["unknown"]] for a in report.action_items])
     else:
-        para(t["none"], color=MUTED)
-    heading(t["open_questions"])
-    bullets(report.open_questions)
-    heading(t["highlights"])
-    bullets([f"[{clock(h.time)}] {h.text}" for h in report.highlights])
+        out.para(t["none"], rgb=MUTED)
+    out.heading(t["open_questions"])
+    out.bullets(report.open_questions, t["none"])
+    out.heading(t["highlights"])
+    out.bullets([f"[{clock(h.time)}] {h.text}" for h in report.highlights], t["none"])
     if report.gaps:
-        heading(t["gaps"])
-        bullets([t["gap_line"].format(start=clock(g.start or 0), end=clock(g.end or 0)) + f" ({g.reason})"
-                 for g in report.gaps])
+        out.heading(t["gaps"])
+        out.bullets([t["gap_line"].format(start=clock(g.start or 0), end=clock(g.end or 0)) + f" ({g.reason})"
+                     for g in report.gaps], t["none"])
     if lines is not None:
-        heading(t["transcript"])
-        _transcript(pdf, lines, width, bold)
+        out.heading(t["transcript"])
+        _transcript(out, lines)
     return bytes(pdf.output())
 
 
-def _transcript(pdf: Any, lines: list[TranscriptLine], width: float, bold: Callable[[bool], None]) -> None:
-    """The transcript, wrapped here and drawn line by line: fpdf2's own line breaking measures a paragraph
-    again for every character, 30 s for two hours of meeting on a busy 2-core machine; this takes a tenth."""
-    size, step = 9.5, LINE_H - 0.6
-    pdf.set_font(FONT, "", size)
-    widths: dict[str, float] = {}
-
-    def w(word: str) -> float:
-        if word not in widths:
-            widths[word] = pdf.get_string_width(word)
-        return widths[word]
-
-    space = w(" ")
-    x0 = pdf.l_margin
+def _transcript(out: Writer, lines: list[TranscriptLine]) -> None:
+    pdf = out.pdf
+    step = 4.9
+    out.size(9.5)
     for start, _, speaker, text in blocks(lines):
-        stamp, who = f"{clock(start)}  ", f"{speaker}: "
-        indent = w(stamp) + pdf.get_string_width(who) + space
-        rows: list[list[str]] = [[]]
-        room = width - indent
-        for word in text.split():
-            if rows[-1] and w(word) > room:
-                rows.append([])
-                room = width
-            rows[-1].append(word)
-            room -= w(word) + space
-        for n, row in enumerate(rows):
-            if pdf.get_y() + step > pdf.page_break_trigger:
-                pdf.add_page()
-            y = pdf.get_y() + step * 0.78
-            x = x0
-            if n == 0:
-                pdf.set_text_color(*MUTED)
-                pdf.text(x, y, stamp)
-                x += w(stamp)
-                pdf.set_text_color(*INK)
-                pdf.set_draw_color(*INK)
-                bold(True)
-                pdf.text(x, y, who)
-                bold(False)
-                x += pdf.get_string_width(who) + space
-            pdf.text(x, y, " ".join(row))
-            pdf.set_y(pdf.get_y() + step)
+        stamp, who = f"{clock(start)}  ", f"{speaker}:"
+        lead = out.width(stamp) + out.width(who) + out.width(" ") * 2
+        rows = out.wrap(text, pdf.epw, first=pdf.epw - lead)
+        out.room(step)
+        y = pdf.get_y() + step * 0.78
+        out.color(MUTED)
+        pdf.text(pdf.l_margin, y, stamp)
+        out.color(INK)
+        out.bold(True)
+        pdf.text(pdf.l_margin + out.width(stamp), y, who)
+        out.bold(False)
+        pdf.text(pdf.l_margin + lead, y, rows[0])
+        pdf.set_y(pdf.get_y() + step)
+        out.lines(rows[1:], pdf.l_margin, step)
         pdf.set_y(pdf.get_y() + 1.4)
-
-
-def _headings() -> object:
-    from fpdf.fonts import FontFace
-
-    return FontFace(family=FONT, emphasis=None, fill_color=(244, 246, 250))
