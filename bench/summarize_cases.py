@@ -115,11 +115,11 @@ def session_for(case: Case, source: str, root: Path, llm: str, summarize: dict[s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engines", default="espeak,kokoro")
-    parser.add_argument("--only", default="", help="only meetings whose name contains this")
+    parser.add_argument("--only", default="", help="only meetings whose name contains one of these (comma-separated)")
     parser.add_argument("--part", choices=("all", "tune", "heldout"), default="all")
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
-    chosen = [c for c in cases() if args.only in c.name
+    chosen = [c for c in cases() if any(o in c.name for o in args.only.split(","))
               and (args.part == "all" or c.heldout == (args.part == "heldout"))]
     for engine in args.engines.split(","):
         for case in sorted(chosen, key=lambda c: not c.heldout):  # the held-out part first

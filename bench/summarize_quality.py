@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--backends", default="offline,local")
     parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument("--part", choices=("all", "tune", "heldout"), default="all")
-    parser.add_argument("--only", default="", help="only meetings whose name contains this")
+    parser.add_argument("--only", default="", help="only meetings whose name contains one of these (comma-separated)")
     parser.add_argument("--local-model", default="default", help="[summarize.local] model for the local backend")
     parser.add_argument("--show", action="store_true", help="print missed and extra items")
     parser.add_argument("--llm-cache", default=str(OUT / "llm-cache"),
@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--llm-only", action="store_true",
                         help="measure the LLM alone ([summarize] complete_lists = false)")
     args = parser.parse_args()
-    chosen = [c for c in cases() if args.only in c.name
+    chosen = [c for c in cases() if any(o in c.name for o in args.only.split(","))
               and (args.part == "all" or c.heldout == (args.part == "heldout"))]
     logs.setup("summarize")
     if args.llm_cache:
