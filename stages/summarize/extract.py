@@ -108,7 +108,8 @@ REQUEST = {
 STATEMENT = {
     "en": re.compile(_LEAD + NAME + r",\s+you\s+(?P<task>(?:own|take|handle|lead|do|get|are in charge of|talk|go|"
                      r"write|call|send|prepare|book)\b.+)", re.IGNORECASE),
-    "fr": re.compile(_LEAD + NAME + r",\s+(?:tu|vous)\s+(?P<task>(?!nous\b|me\b|es\b|as\b|en\b|y\b|êtes\b|avez\b|"
+    "fr": re.compile(_LEAD + NAME + r",\s+(?:tu|vous)\s+(?P<task>(?!nous (?:fais|faites|dis|dites|racontes|"
+                     r"expliques)\b|me\b|es\b|as\b|en\b|y\b|êtes\b|avez\b|"
                      r"connais\b|connaissez\b|sais\b|savez\b|crois\b|pensez\b|penses\b)\w+\b.+)", re.IGNORECASE),
 }
 IMPERATIVE = re.compile(_LEAD + NAME + r",\s+(?P<task>(?P<verb>[\w'-]+)\b.*)", re.IGNORECASE)
@@ -124,8 +125,9 @@ THIRD = {
 FIRST = {
     "en": re.compile(r"\b(?:I(?:'ll| will| am going to|'m going to| can take care of| take care of| will take care "
                      r"of| volunteer to| can)|I'll make sure to|let me)\s+(?P<task>.+)", re.IGNORECASE),
-    "fr": re.compile(r"\b(?:je (?:vais|m'occupe de|m'occuperai de|me charge de|m'engage à|peux m'occuper de|"
-                     r"prends en charge|peux)|je m'en occupe[,:]?|je m'en charge[,:]?)\s+(?P<task>.+)", re.IGNORECASE),
+    "fr": re.compile(r"\b(?:je (?:vais|m'occupe d(?:e|')|m'occuperai d(?:e|')|me charge d(?:e|')|m'engage à|"
+                     r"peux m'occuper d(?:e|')|prends en charge|peux)|je m'en occupe[,:]?|je m'en charge[,:]?)"
+                     r"\s*(?P<task>(?<=')\S.+|(?<=\s)\S.+)", re.IGNORECASE),
 }
 # First-person present that commits: "je leur écris cet après-midi", "je l'active dès demain".
 FIRST_PRESENT = re.compile(r"\b(?:je|j')\s*(?:(?:le|la|les|l'|lui|leur|vous|te|y|en)\s*)?(?P<verb>envoie|fais|prépare|"
@@ -149,7 +151,7 @@ ACCEPT = re.compile(r"^(?:yes|yeah|sure|okay|ok|fine|will do|no problem|d'accord
                     r"pas de (?:souci|problème)|sans problème|c'est noté|bien sûr|understood|right)\b", re.IGNORECASE)
 CONDITIONAL = re.compile(r"\b(?:if|whether|si|should we|est-ce qu'on|faut-il)\b", re.IGNORECASE)
 PROCESS = re.compile(r"\b(?:hear me|my screen|mon écran|m'entend|start the meeting|next topic|sujet suivant|"
-                     r"ordre du jour|agenda|keep (?:it|this|the|things|the meeting) (?:short|brief|to)|be brief|"
+                     r"keep (?:it|this|the|things|the meeting) (?:short|brief|to)|be brief|"
                      r"soyons brefs?|faire court|faire vite|wrap up|on s'arrête|come back to|on en reparle|"
                      r"leave (?:it|that) open|same time)\b", re.IGNORECASE)
 FIGURE = re.compile(r"\d|\b(?:percent|pour ?cent|thousand|million|mille|euros?|dollars?|pounds?|k€|%)\b", re.IGNORECASE)
@@ -172,6 +174,8 @@ REFERENT_S = 60.0
 LOOKBACK = 6  # sentences before an agreement where its proposal may be
 SAME_DECISION = 0.6  # share of the shorter wording's words two statements of one decision have in common
 SAME_SUBJECT = 0.3  # share of a proposal's words that a sentence after its agreement repeats to restate it
+PRONOUN = re.compile(r"^(?:nous |vous |me |m'|te |t')?(?:le|la|les|l')\b\s*(?!\w+ (?:de|du|des)\b)",
+                     re.IGNORECASE)
 DEMONSTRATIVE = re.compile(r"\b(?:that|this|it|ça|cela|celui-ci|celle-ci)\b", re.IGNORECASE)
 ASKED = re.compile(r"^(?:(?:can|could|would|will) you(?: please)?|est-ce que (?:tu|vous) (?:peux|pourrais|pouvez|"
                    r"pourriez)|(?:peux|pourrais)-tu|(?:pouvez|pourriez)-vous)\s+(?P<task>.+)", re.IGNORECASE)
@@ -245,6 +249,7 @@ def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) 
     text = sentence.text.strip()
     owner = ""
     task = ""
+    short_ok = False
     question = text.endswith("?")
     m = REQUEST[fam].search(text)
     if m and _is_name(m.group("name")):
@@ -258,6 +263,7 @@ def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) 
         if m and _is_name(m.group("name")):
             owner = m.group("name")
             task = m.group("what") or _named_task(sents, i)
+            short_ok = bool(m.group("what"))  # "Yves, les affiches, c'est pour toi.": the thing is the task
             if not task and i + 1 < len(sents):  # "Victor, you. Have a draft ready for the next meeting."
                 task = sents[i + 1].text
     if not task:
@@ -289,11 +295,11 @@ def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) 
     if not task or PROCESS.search(text):
         return None
     task = BUT.sub("", AND_I.sub("", task))  # "Kate, send me the list and I'll approve the order": Kate's part
-    if DEMONSTRATIVE.search(task) and len(content_words(task)) <= 3:  # "Sam, could you write that text?"
-        task = _named_task(sents, i) or task
+    if (DEMONSTRATIVE.search(task) and len(content_words(task)) <= 3) or PRONOUN.match(task):
+        task = _named_task(sents, i) or task  # "Sam, could you write that text?" / "Damien, tu nous le présentes"
     due, rest = find_due(task, language)
     task = _clean_task(rest)
-    if len(content_words(task)) < 2:
+    if len(content_words(task)) < (1 if short_ok else 2):
         return None
     if owner.lower() in ("you", "vous"):
         owner = me
