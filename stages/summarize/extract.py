@@ -129,11 +129,15 @@ FIRST = {
                      r"peux m'occuper d(?:e|')|prends en charge|peux)|je m'en occupe[,:]?|je m'en charge[,:]?)"
                      r"\s*(?P<task>(?<=')\S.+|(?<=\s)\S.+)", re.IGNORECASE),
 }
-# First-person present that commits: "je leur écris cet après-midi", "je l'active dès demain".
-FIRST_PRESENT = re.compile(r"\b(?:je|j')\s*(?:(?:le|la|les|l'|lui|leur|vous|te|y|en)\s*)?(?P<verb>envoie|fais|prépare|"
-                           r"rédige|appelle|écris|contacte|passe|réserve|commande|termine|refais|mets|affiche|vérifie|"
-                           r"active|diffuse|présente|organise|demande|relance|diffuse|pose|note|regarde|sélectionne)\b"
-                           r"(?P<task>.*)", re.IGNORECASE)
+# First-person present that commits: "je leur écris cet après-midi", "je l'active dès demain"; in English at the
+# start of a sentence only, where Whisper often drops the "'ll" ("I ask the print shop for…").
+FIRST_PRESENT = {
+    "en": re.compile(_LEAD + r"I (?P<verb>" + "|".join(sorted(IMPERATIVES["en"])) + r")\b(?P<task>.*)", re.IGNORECASE),
+    "fr": re.compile(r"\b(?:je|j')\s*(?:(?:le|la|les|l'|lui|leur|vous|te|y|en)\s*)?(?P<verb>envoie|fais|prépare|"
+                     r"rédige|appelle|écris|contacte|passe|réserve|commande|termine|refais|mets|affiche|vérifie|"
+                     r"active|diffuse|présente|organise|demande|relance|pose|note|regarde|sélectionne)\b"
+                     r"(?P<task>.*)", re.IGNORECASE),
+}
 FIRST_SKIP = re.compile(r"^(?:share|partager|be brief|start|begin|commencer|try|essayer|think|réfléchir|check "
                         r"quickly|say|dire|ask demander si|go back|revenir|live with|see|hear|imagine|understand|"
                         r"vous répondre|te répondre|do that|do it|vous en|répondre|comprendre|être|come|venir|"
@@ -166,6 +170,9 @@ PROPOSAL_START = {
 }
 AGREED_ON = re.compile(r"^(?:(?:tout le monde|vous|on) (?:est|êtes) d'accord (?:pour|avec)|(?:does )?everyone "
                        r"agree (?:on|with|to)|are we agreed on)\s+", re.IGNORECASE)
+ASKS = re.compile(r"^(?:(?:and|so|also|et|alors)[,]?\s+)?(?:is|are|does|do|did|can|could|will|would|has|have|"
+                  r"should|if|whether|est-ce qu|qui|quand|combien|comment|pourquoi|where|when|what|who|how|why)\b",
+                  re.IGNORECASE)
 SUBJECT = re.compile(r"^we(?:'ll| will)?\s+(?=\w)", re.IGNORECASE)  # French keeps "on": "On garde…"
 TAIL = re.compile(r"(?:,\s*(?:because|since|as|parce que|car|comme ça|c'est aussi|that's decided|c'est validé|"
                   r"c'est acté|donc c'est acté|decided|no exceptions?)\b.*|[,.]?\s*(?:that's decided|decided|c'est "
@@ -288,8 +295,8 @@ def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) 
         m = FIRST[fam].search(text)
         if m and not FIRST_SKIP.match(m.group("task")):
             owner, task = sentence.speaker, m.group("task")
-        elif fam == "fr":
-            m = FIRST_PRESENT.search(text)
+        else:
+            m = FIRST_PRESENT[fam].search(text)
             if m:
                 owner, task = sentence.speaker, f"{m.group('verb')}{m.group('task')}"
     if not task or PROCESS.search(text):
@@ -412,7 +419,7 @@ def decisions(sents: list[Sentence], first: int, language: str, actions: set[int
         proposal = _proposal(sents, i, fam, actions)
         if restated and proposal is None and not any(
                 s.text.strip().endswith("?") or _is_agreement(sents, k, fam)
-                for k, s in enumerate(sents[max(0, i - 3): i], start=max(0, i - 3))):
+                for k, s in enumerate(sents[max(0, i - LOOKBACK): i], start=max(0, i - LOOKBACK))):
             continue  # "Okay, we go through them." is no decision: nothing was asked or proposed before
         said = _restatement(sents, i, fam, actions, proposal)
         pick = said if said is not None else proposal
@@ -440,7 +447,7 @@ def open_questions(sents: list[Sentence], first: int, language: str) -> list[str
             continue
         for j in range(i - 1, max(-1, i - 3), -1):
             q = sents[j].text.strip()
-            if not q.endswith("?"):
+            if not (q.endswith("?") or (j == i - 1 and ASKS.match(q))):  # Whisper drops some question marks
                 continue
             if cues.SMALL_TALK.search(q) or cues.CALL_FOR_AGREEMENT.search(q) or REQUEST[fam].search(q) \
                     or PROPOSAL_START[fam].match(q) or len(content_words(q)) < 3:
