@@ -170,6 +170,7 @@ PROPOSAL_START = {
 }
 AGREED_ON = re.compile(r"^(?:(?:tout le monde|vous|on) (?:est|êtes) d'accord (?:pour|avec)|(?:does )?everyone "
                        r"agree (?:on|with|to)|are we agreed on)\s+", re.IGNORECASE)
+IF = re.compile(r"^(?:if|unless|whether|si|s'il|s'ils|sauf si)\b", re.IGNORECASE)
 ASKS = re.compile(r"^(?:(?:and|so|also|et|alors)[,]?\s+)?(?:is|are|does|do|did|can|could|will|would|has|have|"
                   r"should|if|whether|est-ce qu|qui|quand|combien|comment|pourquoi|where|when|what|who|how|why)\b",
                   re.IGNORECASE)
@@ -428,7 +429,7 @@ def decisions(sents: list[Sentence], first: int, language: str, actions: set[int
         if pick is None:
             continue
         decision = statement(sents[pick].text, language)
-        if len(content_words(decision)) < 2:
+        if len(content_words(decision)) < 2 or IF.match(decision):  # "If they accept two years, we sign"
             continue
         used = max(i, pick)
         # the same decision proposed, then restated a little later: listed once, as last stated
