@@ -16,11 +16,12 @@ import json
 import shutil
 import subprocess
 import sys
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import MEETINGSYNTH, OUT, ROOT, run_pipeline
+from bench.common import MEETINGSYNTH, OUT, ROOT, run_pipeline, wer
 from stages.spool import Session
 from stages.summarize.scripted import make_session, write_transcript
 
@@ -123,8 +124,18 @@ def main() -> None:
               and (args.part == "all" or c.heldout == (args.part == "heldout"))]
     for engine in args.engines.split(","):
         for case in sorted(chosen, key=lambda c: not c.heldout):  # the held-out part first
-            path = render(case, engine) if args.render_only else transcribe(case, engine)
-            print(f"{engine:7} {case.name:30} {path}", flush=True)
+            if args.render_only:
+                print(f"{engine:7} {case.name:30} {render(case, engine)}", flush=True)
+                continue
+            kept = transcribe(case, engine)
+            wav = folder(case, engine) / f"{case.name}.wav"
+            with wave.open(str(wav)) as w:
+                minutes = w.getnframes() / w.getframerate() / 60
+            said = " ".join(seg["text"] for f in sorted(kept.glob("0*.json"))
+                            for seg in json.loads(f.read_text(encoding="utf-8"))["segments"])
+            error = wer(wav.with_suffix(".ref.txt").read_text(encoding="utf-8"), said, case.language)
+            print(f"{engine:7} {case.name:30} {'held out' if case.heldout else 'tuning':8} {minutes:4.1f} min "
+                  f"WER {100 * error:5.1f} %", flush=True)
 
 
 if __name__ == "__main__":
