@@ -327,3 +327,39 @@ def test_the_same_decision_said_twice_in_other_words_is_listed_once() -> None:
     assert merge_texts(said[:2]) == [said[1]] and merge_texts(said[2:]) == [said[3]]  # the fuller wording
     two = ["Launch the website on June 1st", "Freeze the code on June 1st"]
     assert merge_texts(two) == two  # the same day, two decisions
+
+
+def test_a_proposal_agreed_in_the_next_window_is_one_decision_stated_shortly() -> None:
+    """A proposal and its agreement often land in different one-minute windows: the window of the agreement
+    sees the minute before it, lists the decision once, as a short statement, and never the quote."""
+    before = [seg(50, "Participants", "La scène nous a coûté sept cents euros l'an dernier."),
+              seg(55, "Participants", "On pourrait emprunter la scène du collège au lieu de la louer ?")]
+    here = [seg(61, "Participants", "Le principal est d'accord, je lui ai déjà demandé."),
+            seg(64, "Participants", "Alors on part là-dessus.")]
+    assert extract(before, "fr").decisions == []  # proposed, not yet agreed
+    assert extract(here, "fr", context=before).decisions == ["Emprunter la scène du collège au lieu de la louer"]
+    en = [seg(1, "Others", "What if we rent one for the first six months and see how the shop does?"),
+          seg(5, "Others", "Let's do that."), seg(7, "Others", "Renting is safer while we don't know the numbers."),
+          seg(12, "Others", "Do we keep the same opening hours?"), seg(15, "Others", "Honestly, I have no idea."),
+          seg(19, "Others", "Could we open at seven?"), seg(22, "Others", "Maybe, let's look at that later.")]
+    mini = extract(en, "en")
+    assert mini.decisions == ["Rent one for the first six months and see how the shop does"]
+    assert mini.open_questions == ["Do we keep the same opening hours?"]  # answered "no idea"; not the proposal
+    validated = extract([seg(1, "Participants", "Tout le monde est d'accord pour le vingt et un juin ?"),
+                         seg(4, "Participants", "Validé.")], "fr")
+    assert validated.decisions == ["Le vingt et un juin"]
+
+
+def test_a_task_named_then_taken_has_its_owner_and_one_line() -> None:
+    segments = [seg(1, "Others", "Someone has to do the risk assessment."),
+                seg(4, "Others", "Omar, that's yours, by the twentieth of May?"),
+                seg(8, "Others", "Marcus, can you call the landlord about the lease by Thursday?"),
+                seg(11, "Others", "Sure, I'll call him Wednesday afternoon."),
+                seg(15, "Participants", "Il faut prévenir les urgences."),
+                seg(18, "Participants", "Je m'en charge, je vois le chef lundi.")]
+    en = extract(segments[:4], "en")
+    assert [(a.owner, a.task, a.due) for a in en.action_items] == [
+        ("Omar", "do the risk assessment", "twentieth of May"),
+        ("Marcus", "call the landlord about the lease", "Thursday")]  # the reply is the same task, once
+    fr = extract(segments[4:], "fr")
+    assert [(a.owner, a.task, a.due) for a in fr.action_items] == [("Participants", "prévenir les urgences", "lundi")]

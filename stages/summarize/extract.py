@@ -58,11 +58,13 @@ _FR_WHEN = (rf"(?:la )?semaine prochaine|le mois prochain|cette semaine|ce mois-
 DUE = {
     "en": re.compile(rf"(?:\b(?:by|before|until|for|on|due|in|within|at the latest)\s+(?:the\s+)?(?P<a>{_EN_WHEN})|"
                      rf"\b(?P<b>tomorrow{_EN_PART}|tonight|today|this (?:morning|afternoon|evening)|next week|"
+                     rf"(?:{DAYS['en']}){_EN_PART}|"
                      rf"this week|next month|(?:early|mid|late) (?:{MONTHS['en']})|the end of the month))\b",
                      re.IGNORECASE),
     "fr": re.compile(rf"(?:\b(?:d'ici|avant|pour|jusqu'à|jusqu'au|au plus tard|dès|sous|dans)\s+(?:le |la |l'|les )?"
                      rf"(?P<a>{_FR_WHEN})|\b(?P<b>demain{_FR_PART}|la semaine prochaine|cette semaine|ce soir|"
-                     rf"cet après-midi|ce matin|aujourd'hui|la veille(?: au soir)?))\b", re.IGNORECASE),
+                     rf"cet après-midi|ce matin|aujourd'hui|la veille(?: au soir)?|"
+                     rf"(?:{DAYS['fr']})(?: prochain)?{_FR_PART}))\b", re.IGNORECASE),
 }
 
 NAME = r"(?P<name>[A-ZÀ-Ý][a-zà-ÿ]+(?:[-'][A-ZÀ-Ý]?[a-zà-ÿ]+)?)"
@@ -258,6 +260,7 @@ def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) 
     owner = ""
     task = ""
     short_ok = False
+    borrowed = False  # the task was named in an earlier sentence: a deadline may be in this one
     question = text.endswith("?")
     m = REQUEST[fam].search(text)
     if m and _is_name(m.group("name")):
@@ -271,6 +274,7 @@ def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) 
         if m and _is_name(m.group("name")):
             owner = m.group("name")
             task = m.group("what") or _named_task(sents, i)
+            borrowed = not m.group("what")
             short_ok = bool(m.group("what"))  # "Yves, les affiches, c'est pour toi.": the thing is the task
             if not task and i + 1 < len(sents):  # "Victor, you. Have a draft ready for the next meeting."
                 task = sents[i + 1].text
@@ -290,8 +294,7 @@ def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) 
         m = TAKE_IT.search(re.sub(cues.LEAD, "", text, flags=re.IGNORECASE))
         if m:
             owner, task = sentence.speaker, _named_task(sents, i)
-            when, _ = find_due(text, language)
-            task = f"{task} {when}" if task and when else task
+            borrowed = True
     if not task and not question:
         m = FIRST[fam].search(text)
         if m and not FIRST_SKIP.match(m.group("task")):
@@ -306,6 +309,8 @@ def _action(sents: list[Sentence], i: int, language: str, me: str, others: str) 
     if (DEMONSTRATIVE.search(task) and len(content_words(task)) <= 3) or PRONOUN.match(task):
         task = _named_task(sents, i) or task  # "Sam, could you write that text?" / "Damien, tu nous le présentes"
     due, rest = find_due(task, language)
+    if not due and borrowed:
+        due = find_due(text, language)[0]
     task = _clean_task(rest)
     if len(content_words(task)) < (1 if short_ok else 2):
         return None
@@ -373,7 +378,7 @@ def _restatement(sents: list[Sentence], i: int, fam: str, actions: set[int], pro
         if text.endswith("?") or j in actions or PROCESS.search(text):
             continue
         said = statement(text, fam)
-        if len(content_words(said)) < 2:
+        if len(content_words(cues.ANNOUNCE[fam].sub(" ", said))) < 2:  # "On part là-dessus." says no what
             continue
         if cues.ANNOUNCE[fam].search(text) or cues.RESTATE.match(text) or commits(text, fam):
             return j
@@ -429,7 +434,7 @@ def decisions(sents: list[Sentence], first: int, language: str, actions: set[int
         if pick is None:
             continue
         decision = statement(sents[pick].text, language)
-        if len(content_words(decision)) < 2 or IF.match(decision):  # "If they accept two years, we sign"
+        if len(content_words(cues.ANNOUNCE[fam].sub(" ", decision))) < 2 or IF.match(decision):  # "If they…"
             continue
         used = max(i, pick)
         # the same decision proposed, then restated a little later: listed once, as last stated
