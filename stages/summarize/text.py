@@ -150,7 +150,8 @@ _TIME_WORDS = set(_TIME_TEXT.split())
 def is_temporal(text: str) -> bool:
     """Does `text` name a time (a day, a date, a delay)? What a deadline must do."""
     folded = fold(text)
-    if any(ch.isdigit() for ch in folded):
-        return True
     words = folded.split()
-    return any(w in _TIME_WORDS or re.fullmatch(r"\w+(?:th|ieme)", w) for w in words)
+    if any(w in _TIME_WORDS or re.fullmatch(r"\w+(?:th|ieme)|\d+(?:st|nd|rd|er|e)", w) for w in words):
+        return True
+    # a bare number ("2") is not a date: a date, an hour or a count of days is
+    return bool(re.search(r"\d{1,4}[/.-]\d{1,2}|\d{1,2} ?[h:] ?\d{0,2}\b", text.lower()))
