@@ -26,7 +26,8 @@ from bench.summarize_cases import SOURCES, Case, cases, session_for
 from bench.summarize_common import LISTS, Score, read_report, score, workdir
 from stages import logs
 from stages.summarize import backends
-from stages.summarize.run import drive, settings
+from stages.summarize.backends.base import Backend
+from stages.summarize.run import settings
 from stages.summarize.stage import Summarizer
 
 # recall of (decisions, action items with the right owner), precision of every list, precision of open questions
@@ -61,11 +62,20 @@ def cache_answers(folder: Path) -> None:
     LocalBackend.prepare = lambda self: None  # type: ignore[method-assign]
 
 
+CHAINS: dict[str, list[Backend]] = {}
+
+
 def run_one(case: Case, source: str, backend: str, extra: dict[str, Any]) -> tuple[Score, float]:
+    """One meeting through the real stage code; the backends are kept from meeting to meeting, so the local
+    model is loaded once and keeps its prompt cache (the instructions) across meetings."""
     session = session_for(case, source, workdir(f"{case.name}-{source}-{backend}"), backend, extra)
     cfg = settings(session, None)
+    chain = CHAINS.setdefault(backend, backends.chain(cfg.llm, cfg))
     began = time.monotonic()
-    drive(Summarizer(session, cfg, backends.chain(cfg.llm, cfg)))
+    job = Summarizer(session, cfg, chain)
+    while not job.finished():
+        if not job.step():
+            time.sleep(min(1.0, max(0.05, job.runner.waiting())))
     return score(read_report(session), case.script["truth"], case.language), time.monotonic() - began
 
 
@@ -88,6 +98,8 @@ def main() -> None:
     parser.add_argument("--part", choices=("all", "tune", "heldout"), default="all")
     parser.add_argument("--only", default="", help="only meetings whose name contains one of these (comma-separated)")
     parser.add_argument("--local-model", default="default", help="[summarize.local] model for the local backend")
+    parser.add_argument("--local-threads", type=int, default=0,
+                        help="[summarize.local] threads (1 wastes less on a machine busy with other work)")
     parser.add_argument("--show", action="store_true", help="print missed and extra items")
     parser.add_argument("--llm-cache", default=str(OUT / "llm-cache"),
                         help="folder of the local model's answers, reused for the same request ('' = none)")
@@ -102,7 +114,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     totals: dict[tuple[str, str, str, str], Score] = {}
     for backend in args.backends.split(","):
-        extra: dict[str, Any] = {"local": {"model": args.local_model}} if backend == "local" else {}
+        extra: dict[str, Any] = ({"local": {"model": args.local_model, "threads": args.local_threads}}
+                                 if backend == "local" else {})
         if args.llm_only:
             extra["complete_lists"] = False
         for source in args.sources.split(","):
