@@ -28,6 +28,7 @@ from stages import logs
 from stages.summarize import backends
 from stages.summarize.backends.base import Backend
 from stages.summarize.run import settings
+from stages.summarize.schema import MiniSummary
 from stages.summarize.stage import Summarizer
 
 # recall of (decisions, action items with the right owner), precision of every list, precision of open questions
@@ -104,13 +105,23 @@ def main() -> None:
     parser.add_argument("--llm-cache", default=str(OUT / "llm-cache"),
                         help="folder of the local model's answers, reused for the same request ('' = none)")
     parser.add_argument("--llm-only", action="store_true",
-                        help="measure the LLM alone ([summarize] complete_lists = false)")
+                        help="measure the LLM alone ([summarize] complete_lists = false: no rules in the prompt)")
+    parser.add_argument("--lists", choices=("union", "llm"), default="union",
+                        help="llm: the same prompt (rules shown), but the rules' decisions and tasks the model "
+                             "left out are not added back (open questions stay the rules')")
     args = parser.parse_args()
     chosen = [c for c in cases() if any(o in c.name for o in args.only.split(","))
               and (args.part == "all" or c.heldout == (args.part == "heldout"))]
     logs.setup("summarize")
     if args.llm_cache:
         cache_answers(Path(args.llm_cache))
+    if args.lists == "llm":
+        from stages.summarize import llm
+
+        def questions_only(mini: MiniSummary, found: MiniSummary, language: str) -> MiniSummary:
+            return mini.model_copy(update={"open_questions": found.open_questions})
+
+        llm.complete = questions_only  # type: ignore[assignment]
     print(f"machine: {machine()}")
     totals: dict[tuple[str, str, str, str], Score] = {}
     for backend in args.backends.split(","):
