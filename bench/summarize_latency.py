@@ -71,8 +71,8 @@ def start_stage(session: Session, log_name: str, *args: str) -> tuple[subprocess
     return proc, log_path
 
 
-def run(backend: str, script: dict[str, Any], local_model: str, catch_up_with: str | None) -> None:
-    extra: dict[str, Any] = {"local": {"model": local_model}}
+def run(backend: str, script: dict[str, Any], local_model: str, catch_up_with: str | None, threads: int = 0) -> None:
+    extra: dict[str, Any] = {"local": {"model": local_model, "threads": threads}}
     first = catch_up_with or backend
     session = make_session(workdir(f"latency-{backend}"), script, llm=first, summarize=extra)
     cfg = settings(session, None)
@@ -133,6 +133,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--backends", default="offline,local")
     parser.add_argument("--local-model", default="default")
+    parser.add_argument("--local-threads", type=int, default=0,
+                        help="[summarize.local] threads; 1 on a busy machine, where two threads spin waiting")
     parser.add_argument("--catch-up-with", default=None,
                         help="write the earlier windows with this backend (e.g. offline), then restart the stage "
                              "with the measured one for the end: the same work is left at the end, far sooner")
@@ -140,7 +142,8 @@ def main() -> None:
     script = generated(args.lang, args.minutes, args.seed)
     print(f"machine: {machine()}")
     for backend in args.backends.split(","):
-        run(backend, script, args.local_model, args.catch_up_with if backend != args.catch_up_with else None)
+        run(backend, script, args.local_model, args.catch_up_with if backend != args.catch_up_with else None,
+            args.local_threads)
 
 
 if __name__ == "__main__":
