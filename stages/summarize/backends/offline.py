@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from stages.summarize.backends.base import Backend, SynthesisTask, WindowTask
-from stages.summarize.extract import Sentence, extract, rank
+from stages.summarize.extract import extract, rank
 from stages.summarize.schema import MiniSummary
+from stages.summarize.sentences import Sentence
 from stages.summarize.text import sentences
 
 OVERALL_SENTENCES = 5
