@@ -99,6 +99,10 @@ def transcribe(case: Case, engine: str) -> Path:
     return kept
 
 
+def available(case: Case, source: str) -> bool:
+    return source == "text" or (folder(case, source) / "transcript" / "END.json").exists()
+
+
 def session_for(case: Case, source: str, root: Path, llm: str, summarize: dict[str, Any]) -> Session:
     """A fresh session holding the meeting's transcript: the script's clean text, or a cached TTS+Whisper one."""
     session = make_session(root, case.script, llm=llm, summarize=summarize)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import OUT, machine
-from bench.summarize_cases import SOURCES, Case, cases, session_for
+from bench.summarize_cases import SOURCES, Case, available, cases, session_for
 from bench.summarize_common import LISTS, Score, read_report, score, workdir
 from stages import logs
 from stages.summarize import backends
@@ -130,7 +130,10 @@ def main() -> None:
         if args.llm_only:
             extra["complete_lists"] = False
         for source in args.sources.split(","):
-            for case in chosen:
+            missing = [c.name for c in chosen if not available(c, source)]
+            if missing:
+                print(f"{backend:7} {source:6} skipped, not transcribed yet: {', '.join(missing)}")
+            for case in (c for c in chosen if available(c, source)):
                 result, took = run_one(case, source, backend, extra)
                 part = "heldout" if case.heldout else "tune"
                 for key in ((backend, source, part, case.language), (backend, source, part, "all"),
