@@ -1,4 +1,4 @@
-"""Shared by the summarizer benchmarks: meeting scripts with truth, sessions built from them, scoring."""
+"""Shared by the summarizer benchmarks: generated meeting scripts, work folders, scoring against truth."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import MEETINGSYNTH, OUT, SHARED
+from bench.common import MEETINGSYNTH, OUT
 from stages.spool import Session
 from stages.summarize import lang
 from stages.summarize.schema import FinalReport
 from stages.summarize.text import content_words, fold, similarity
 
-MEETINGS = SHARED / "meetings"
 MATCH = 0.5
 
 
@@ -31,10 +30,6 @@ def generated(lang_: str, minutes: float, seed: int) -> dict[str, Any]:
                         "--seed", str(seed), "-o", str(path)], check=True)
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
-
-
-def hand_written() -> list[tuple[str, dict[str, Any]]]:
-    return [(p.stem, json.loads(p.read_text(encoding="utf-8"))) for p in sorted(MEETINGS.glob("*.json"))]
 
 
 def workdir(name: str) -> Path:
@@ -54,48 +49,69 @@ def _score(text: str, truth_text: str, keywords: list[str]) -> float:
     return sim if sim >= MATCH else 0.0
 
 
+LISTS = ("decisions", "action_items", "open_questions")
+
+
+@dataclass
+class ListScore:
+    """One list of one or more reports against the truth: recall counts `right` (for action items: found with
+    the right owner), precision counts listed items that match a truth item not already matched (a
+    duplicate or an item from nowhere both lower it)."""
+
+    truth: int = 0
+    found: int = 0
+    right: int = 0
+    listed: int = 0
+
+    def add(self, other: ListScore) -> None:
+        self.truth += other.truth
+        self.found += other.found
+        self.right += other.right
+        self.listed += other.listed
+
+    @property
+    def recall(self) -> float | None:
+        return 100 * self.right / self.truth if self.truth else None
+
+    @property
+    def precision(self) -> float | None:
+        return 100 * self.found / self.listed if self.listed else None
+
+
 @dataclass
 class Score:
-    actions: int = 0
-    actions_found: int = 0
-    actions_owner: int = 0
-    decisions: int = 0
-    decisions_found: int = 0
-    listed: int = 0
-    not_in_truth: int = 0
-    duplicates: int = 0
+    lists: dict[str, ListScore] = field(default_factory=lambda: {n: ListScore() for n in LISTS})
     misses: list[str] = field(default_factory=list)
     extras: list[str] = field(default_factory=list)
 
     def add(self, other: Score) -> None:
-        for name in ("actions", "actions_found", "actions_owner", "decisions", "decisions_found", "listed",
-                     "not_in_truth", "duplicates"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in LISTS:
+            self.lists[name].add(other.lists[name])
 
     def line(self) -> str:
-        def pct(a: int, b: int) -> str:
-            return f"{100 * a / b:5.1f} %" if b else "   n/a"
-        real = self.listed - self.not_in_truth
-        return (f"actions w/ owner {self.actions_owner:3d}/{self.actions:<3d} {pct(self.actions_owner, self.actions)}"
-                f" | decisions {self.decisions_found:3d}/{self.decisions:<3d} "
-                f"{pct(self.decisions_found, self.decisions)} | listed real {real:3d}/{self.listed:<3d} "
-                f"{pct(real, self.listed)} (not in truth {self.not_in_truth}, duplicates {self.duplicates})")
+        def pct(v: float | None) -> str:
+            return f"{v:5.1f}" if v is not None else "  n/a"
+
+        out = []
+        for name, label in zip(LISTS, ("decisions", "actions (owner)", "open questions"), strict=True):
+            s = self.lists[name]
+            out.append(f"{label} R {s.right:3d}/{s.truth:<3d} {pct(s.recall)} % P {s.found:3d}/{s.listed:<3d} "
+                       f"{pct(s.precision)} %")
+        return " | ".join(out)
 
 
-def _assign(listed: list[str], truth: list[tuple[str, list[str]]]) -> tuple[dict[int, int], set[int]]:
-    """Greedy one-to-one matching by score: {listed index: truth index}, and listed items matching nothing."""
+def _assign(listed: list[str], truth: list[tuple[str, list[str]]]) -> dict[int, int]:
+    """Greedy one-to-one matching by score: {listed index: truth index}."""
     pairs = sorted(((_score(text, t, kw), i, j) for i, text in enumerate(listed) for j, (t, kw) in enumerate(truth)),
                    reverse=True)
     matched: dict[int, int] = {}
     used: set[int] = set()
-    for score, i, j in pairs:
-        if score <= 0 or i in matched or j in used:
+    for value, i, j in pairs:
+        if value <= 0 or i in matched or j in used:
             continue
         matched[i] = j
         used.add(j)
-    unmatched = {i for i in range(len(listed)) if i not in matched
-                 and not any(_score(listed[i], t, kw) > 0 for t, kw in truth)}
-    return matched, unmatched
+    return matched
 
 
 def distinct(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -111,32 +127,43 @@ def distinct(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[st
     return out
 
 
+def owner_right(listed_owner: str, truth: dict[str, Any], generic: set[str]) -> bool:
+    """The right name, or an honest blank (or the channel label) where the name was never said aloud."""
+    owner = fold(listed_owner)
+    return owner == fold(truth["owner"]) or (not truth.get("owner_named", True) and owner in generic)
+
+
 def score(report: FinalReport, truth: dict[str, Any], language: str) -> Score:
     s = Score()
     generic = {"", *(fold(x) for x in lang.speakers(language)), "you", "others", "vous", "participants"}
-    t_actions = distinct(truth.get("action_items", []), ("owner", "task", "due"))
-    t_decisions = distinct(truth.get("decisions", []), ("text",))
-    s.actions, s.decisions = len(t_actions), len(t_decisions)
-    a_texts = [f"{a.task} {a.due}" for a in report.action_items]
-    matched, unmatched = _assign(a_texts, [(f"{t['task']} {t.get('due', '')}", t.get("keywords", []))
-                                           for t in t_actions])
-    s.actions_found = len(matched)
-    for i, j in matched.items():
-        t = t_actions[j]
-        owner = fold(report.action_items[i].owner)
-        if owner == fold(t["owner"]) or (not t.get("owner_named", True) and owner in generic):
-            s.actions_owner += 1
-    found_a = set(matched.values())
-    s.misses += [f"action: {t['owner']}: {t['task']}" for j, t in enumerate(t_actions) if j not in found_a]
-    d_matched, d_unmatched = _assign(report.decisions, [(t["text"], t.get("keywords", [])) for t in t_decisions])
-    s.decisions_found = len(d_matched)
-    found_d = set(d_matched.values())
-    s.misses += [f"decision: {t['text']}" for j, t in enumerate(t_decisions) if j not in found_d]
-    s.listed = len(report.action_items) + len(report.decisions)
-    s.not_in_truth = len(unmatched) + len(d_unmatched)
-    s.duplicates = s.listed - s.not_in_truth - len(matched) - len(d_matched)
-    s.extras += [f"action: {report.action_items[i].owner}: {a_texts[i]}" for i in sorted(unmatched)]
-    s.extras += [f"decision: {report.decisions[i]}" for i in sorted(d_unmatched)]
+    listed: dict[str, list[str]] = {
+        "decisions": report.decisions,
+        "action_items": [f"{a.task} {a.due}" for a in report.action_items],
+        "open_questions": report.open_questions,
+    }
+    wanted: dict[str, list[dict[str, Any]]] = {
+        "decisions": distinct(truth.get("decisions", []), ("text",)),
+        "action_items": distinct(truth.get("action_items", []), ("owner", "task", "due")),
+        "open_questions": distinct(truth.get("open_questions", []), ("text",)),
+    }
+    for name in LISTS:
+        items, want = listed[name], wanted[name]
+        texts = [(f"{t['task']} {t.get('due', '')}" if name == "action_items" else t["text"], t.get("keywords", []))
+                 for t in want]
+        matched = _assign(items, texts)
+        ls = s.lists[name]
+        ls.truth, ls.listed, ls.found = len(want), len(items), len(matched)
+        if name == "action_items":
+            ls.right = sum(owner_right(report.action_items[i].owner, want[j], generic) for i, j in matched.items())
+            s.extras += [f"action owner: {report.action_items[i].owner or '-'} (truth {want[j]['owner']}): {items[i]}"
+                         for i, j in matched.items()
+                         if not owner_right(report.action_items[i].owner, want[j], generic)]
+        else:
+            ls.right = ls.found
+        got = set(matched.values())
+        s.misses += [f"{name}: {texts[j][0]}" for j in range(len(want)) if j not in got]
+        prefix = {"action_items": lambda i: f"{report.action_items[i].owner or '-'}: "}.get(name, lambda i: "")
+        s.extras += [f"{name}: {prefix(i)}{items[i]}" for i in range(len(items)) if i not in matched]
     return s
 
 

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.common import ROOT, machine
 from bench.summarize_common import generated, workdir
 from stages.spool import Session
@@ -69,8 +71,8 @@ def start_stage(session: Session, log_name: str, *args: str) -> tuple[subprocess
     return proc, log_path
 
 
-def run(backend: str, script: dict[str, Any], local_model: str, catch_up_with: str | None) -> None:
-    extra: dict[str, Any] = {"local": {"model": local_model}}
+def run(backend: str, script: dict[str, Any], local_model: str, catch_up_with: str | None, threads: int = 0) -> None:
+    extra: dict[str, Any] = {"local": {"model": local_model, "threads": threads}}
     first = catch_up_with or backend
     session = make_session(workdir(f"latency-{backend}"), script, llm=first, summarize=extra)
     cfg = settings(session, None)
@@ -95,6 +97,8 @@ def run(backend: str, script: dict[str, Any], local_model: str, catch_up_with: s
             time.sleep(2.0)  # let it settle (nothing to do until the last file)
         last_window_start = (end // window_s) * window_s if end % window_s else end - window_s
         tail = end - last_window_start
+        stage = psutil.Process(proc.pid)
+        cpu0 = sum(stage.cpu_times()[:2])
         t0 = time.monotonic()
         write_batch(session, batches[-1])
         write_end(session, batches[-1].batch)
@@ -103,6 +107,10 @@ def run(backend: str, script: dict[str, Any], local_model: str, catch_up_with: s
                 sys.exit(f"the stage exited ({proc.returncode}) without a report; see {log_path}")
             time.sleep(0.05)
         latency = time.monotonic() - t0
+        try:
+            cpu = sum(stage.cpu_times()[:2]) - cpu0  # what the report cost, whatever else runs on the machine
+        except psutil.NoSuchProcess:
+            cpu = float("nan")
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
@@ -113,7 +121,8 @@ def run(backend: str, script: dict[str, Any], local_model: str, catch_up_with: s
     how = f"earlier windows by {catch_up_with}, " if catch_up_with else ""
     print(f"{backend:8} meeting {end / 60:6.1f} min, {len(batches)} transcript files | {how}caught up in "
           f"{catch_up:6.0f} s | last window {tail:5.0f} s of transcript | report {latency:5.2f} s after the last "
-          f"transcript file | final prompt {prompt} by {synthesis.llm}", flush=True)
+          f"transcript file ({cpu:.2f} s of the stage's CPU; load {os.getloadavg()[0]:.1f}) | final prompt {prompt} "
+          f"by {synthesis.llm}", flush=True)
     print(f"{'':8} session: {session.path}")
 
 
@@ -124,6 +133,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--backends", default="offline,local")
     parser.add_argument("--local-model", default="default")
+    parser.add_argument("--local-threads", type=int, default=0,
+                        help="[summarize.local] threads; 1 on a busy machine, where two threads spin waiting")
     parser.add_argument("--catch-up-with", default=None,
                         help="write the earlier windows with this backend (e.g. offline), then restart the stage "
                              "with the measured one for the end: the same work is left at the end, far sooner")
@@ -131,7 +142,8 @@ def main() -> None:
     script = generated(args.lang, args.minutes, args.seed)
     print(f"machine: {machine()}")
     for backend in args.backends.split(","):
-        run(backend, script, args.local_model, args.catch_up_with if backend != args.catch_up_with else None)
+        run(backend, script, args.local_model, args.catch_up_with if backend != args.catch_up_with else None,
+            args.local_threads)
 
 
 if __name__ == "__main__":

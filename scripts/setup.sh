@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="pulseaudio pulseaudio-utils espeak-ng sox chromium tmux"
+APT_PACKAGES="pulseaudio pulseaudio-utils espeak-ng sox chromium tmux poppler-utils"  # poppler: PDF report test
 if command -v apt-get >/dev/null 2>&1; then
   missing=""
   for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

@@ -194,6 +194,10 @@ class SummarizeConfig(Section):
         return value.strip().lower() if isinstance(value, str) else value
 
 
+class ReportConfig(Section):
+    include_full_transcript: bool = True  # false: final.md/.html/.pdf leave the transcript out (files beside stay)
+
+
 class SupervisorConfig(Section):
     max_restarts: int = Field(5, ge=0, le=100)
     restart_window_s: float = Field(300.0, gt=0.0)
@@ -205,6 +209,7 @@ class PipelineConfig(Section):
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
     transcribe: TranscribeConfig = Field(default_factory=TranscribeConfig)
     summarize: SummarizeConfig = Field(default_factory=SummarizeConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig)
 
 

@@ -138,7 +138,7 @@ def test_a_down_llm_makes_summaries_wait_then_catch_up(tmp_path: Path) -> None:
     clock = [0.0]
     cfg = settings(session, None)
     fake = FakeChat(cfg, [BackendDown("connection refused"), BackendDown("connection refused"), GOOD_EN,
-                          json.dumps({"summary": "Caught up."})])
+                          json.dumps({"summary": "The search cache is set up before the launch."})])
     job = Summarizer(session, cfg, [fake, OfflineBackend(cfg)], now=lambda: clock[0])
     write_end(session, 12)
     assert job.step() is False  # down: nothing written, no fallback while it may come back
@@ -150,7 +150,7 @@ def test_a_down_llm_makes_summaries_wait_then_catch_up(tmp_path: Path) -> None:
     while job.step():
         pass
     final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
-    assert final.llm == "fake (scripted)" and final.summary == "Caught up."
+    assert final.llm == "fake (scripted)" and final.summary == "The search cache is set up before the launch."
 
 
 def test_a_down_llm_is_given_up_after_the_end_wait(tmp_path: Path) -> None:

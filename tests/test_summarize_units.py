@@ -219,7 +219,7 @@ def test_that_is_decided_lists_what_was_announced_and_a_deadline_keeps_its_time_
                 seg(58, "Others", "Let's keep this short today, we have three things to cover."),
                 seg(106, "Others", "I'll do that. I will call the printing company tomorrow morning.")]
     mini = extract(segments, "en")
-    assert mini.decisions == ["We will launch the new website on the first of June."]
+    assert mini.decisions == ["Launch the new website on the first of June"]  # what was decided, not a quote
     assert [(a.task, a.due) for a in mini.action_items] == [("call the printing company", "tomorrow morning")]
     llm = ActionItem(owner="Others", task="call the printing company tomorrow morning", due="morning", time=106)
     assert len(merge_items([llm, *mini.action_items], "en")) == 1
@@ -294,3 +294,72 @@ def test_the_view_keeps_only_the_text_not_yet_summarized_and_the_report_reads_it
     assert [s.text for s in view.between(0.0, 30.0)] == ["Phrase 3."]
     assert view.end_time() == 30.0 and view.languages() == ["fr", "fr", "fr"]
     assert [s.text for s in view.all_segments()] == ["Phrase 1.", "Phrase 2.", "Phrase 3."]
+
+
+def test_a_summary_sentence_the_meeting_never_said_is_dropped() -> None:
+    """Planted, from what the 1.5B model wrote (issue 21): the fix moved from "ce soir" to "demain soir", a
+    rendez-vous nobody spoke of, a name and figures from nowhere. Sentences the transcript supports stay."""
+    segments = [seg(1, "Participants", "Alors, on publie le correctif. Dès ce soir, sans attendre la version de la "
+                                       "semaine prochaine. C'est décidé."),
+                seg(8, "Participants", "Marc, tu peux prévenir le support avant dix-huit heures ?"),
+                seg(12, "Participants", "Oui, je leur écris tout de suite.")]
+    raw = LlmWindow.model_validate({
+        "summary": "L'équipe décide de publier le correctif dès ce soir. Le correctif sera publié demain soir. "
+                   "Marc prévient le support avant dix-huit heures. Un rendez-vous avec le fournisseur est prévu. "
+                   "Ensuite Carole passe à l'équipe de nuit. Le budget atteint 45 000 euros.",
+        "key_points": ["Le correctif sort ce soir", "Le client a perdu 300 commandes"]})
+    mini, notes = ground(raw, segments, "fr", 0, 60)
+    assert mini.summary == ("L'équipe décide de publier le correctif dès ce soir. "
+                            "Marc prévient le support avant dix-huit heures.")
+    assert mini.key_points == ["Le correctif sort ce soir"]
+    assert sum("dropped summary sentence" in n for n in notes) == 4 and any("300" in n for n in notes)
+    en = [seg(1, "Others", "Then we rent two forklifts for the rest of the month."), seg(5, "Others", "Let's do that.")]
+    raw = LlmWindow.model_validate({"summary": "The team rents two forklifts for the rest of the month. "
+                                               "The team agreed on Carol switching to the day shift."})
+    mini, _ = ground(raw, en, "en", 0, 60)
+    assert mini.summary == "The team rents two forklifts for the rest of the month."
+
+
+def test_the_same_decision_said_twice_in_other_words_is_listed_once() -> None:
+    """The demo with the 1.5B model listed "set to June 1st" and "the first of June" as two decisions."""
+    said = ["The launch date is set to June 1st.", "We will launch the new website on the first of June.",
+            "Le lancement est fixé au 1er juin.", "On lance le nouveau site le premier juin."]
+    assert merge_texts(said[:2]) == [said[1]] and merge_texts(said[2:]) == [said[3]]  # the fuller wording
+    two = ["Launch the website on June 1st", "Freeze the code on June 1st"]
+    assert merge_texts(two) == two  # the same day, two decisions
+
+
+def test_a_proposal_agreed_in_the_next_window_is_one_decision_stated_shortly() -> None:
+    """A proposal and its agreement often land in different one-minute windows: the window of the agreement
+    sees the minute before it, lists the decision once, as a short statement, and never the quote."""
+    before = [seg(50, "Participants", "La scène nous a coûté sept cents euros l'an dernier."),
+              seg(55, "Participants", "On pourrait emprunter la scène du collège au lieu de la louer ?")]
+    here = [seg(61, "Participants", "Le principal est d'accord, je lui ai déjà demandé."),
+            seg(64, "Participants", "Alors on part là-dessus.")]
+    assert extract(before, "fr").decisions == []  # proposed, not yet agreed
+    assert extract(here, "fr", context=before).decisions == ["Emprunter la scène du collège au lieu de la louer"]
+    en = [seg(1, "Others", "What if we rent one for the first six months and see how the shop does?"),
+          seg(5, "Others", "Let's do that."), seg(7, "Others", "Renting is safer while we don't know the numbers."),
+          seg(12, "Others", "Do we keep the same opening hours?"), seg(15, "Others", "Honestly, I have no idea."),
+          seg(19, "Others", "Could we open at seven?"), seg(22, "Others", "Maybe, let's look at that later.")]
+    mini = extract(en, "en")
+    assert mini.decisions == ["Rent one for the first six months and see how the shop does"]
+    assert mini.open_questions == ["Do we keep the same opening hours?"]  # answered "no idea"; not the proposal
+    validated = extract([seg(1, "Participants", "Tout le monde est d'accord pour le vingt et un juin ?"),
+                         seg(4, "Participants", "Validé.")], "fr")
+    assert validated.decisions == ["Le vingt et un juin"]
+
+
+def test_a_task_named_then_taken_has_its_owner_and_one_line() -> None:
+    segments = [seg(1, "Others", "Someone has to do the risk assessment."),
+                seg(4, "Others", "Omar, that's yours, by the twentieth of May?"),
+                seg(8, "Others", "Marcus, can you call the landlord about the lease by Thursday?"),
+                seg(11, "Others", "Sure, I'll call him Wednesday afternoon."),
+                seg(15, "Participants", "Il faut prévenir les urgences."),
+                seg(18, "Participants", "Je m'en charge, je vois le chef lundi.")]
+    en = extract(segments[:4], "en")
+    assert [(a.owner, a.task, a.due) for a in en.action_items] == [
+        ("Omar", "do the risk assessment", "twentieth of May"),
+        ("Marcus", "call the landlord about the lease", "Thursday")]  # the reply is the same task, once
+    fr = extract(segments[4:], "fr")
+    assert [(a.owner, a.task, a.due) for a in fr.action_items] == [("Participants", "prévenir les urgences", "lundi")]

@@ -21,14 +21,18 @@ from stages.summarize.text import (
     guess_language,
     is_temporal,
     parse_clock,
+    sentences,
     similarity,
     words,
 )
+
+_FOLDED_LABELS = {"you", "others", "vous", "participants"}
 
 MIN_GROUNDED = 0.5
 SUMMARY_NEEDED_WORDS = 25
 NAME_LOOKBACK = 1  # lines before the task's line where its owner may be named
 SAME_AS_DECISION = 0.7
+SAME_AS_RULES = 0.5
 LIMITS = {"key_points": 5, "decisions": 12, "action_items": 15, "open_questions": 6, "highlights": 3}
 
 
@@ -116,9 +120,90 @@ def _dedupe(items: list[str]) -> list[str]:
     return out
 
 
+# Words a summary may use that the meeting itself need not say ("the team decided to...", "l'équipe discute...").
+_META = """meeting team participant participants discuss discussed discussion decide decided decision agree agreed
+    plan planned propose proposed suggest suggested review reviewed mention mentioned raise raised also will next
+    point points topic topics update status issue issues question questions answer task tasks item items summary
+    réunion équipe participants discuter discutent discuté discussion décider décident décidé décision convenir
+    convenu accord accepter accepté proposer propose proposé suggérer suggère évoquer évoqué aborder aborde abordé
+    point points sujet sujets question questions réponse tâche tâches résumé prochain prochaine suite agenda step
+    steps cover covered covers went go goes through overview ordre jour étape étapes revue passé passe porté porte
+    agreeing agrees deciding decides discussing discusses planning plans proposing proposes reviewing mentioning
+    raising covering close closes closing end ends ending conclude concludes concluding conclusion"""
+META_STEMS = {w for text in _META.split() for w in content_words(text)}
+NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000, "million": 10**6,
+    "zéro": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9,
+    "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20,
+    "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100, "mille": 1000,
+    "first": 1, "second": 2, "third": 3, "premier": 1, "1er": 1, "half": 0.5, "demi": 0.5,
+}
+_DATE_TEXT = """monday tuesday wednesday thursday friday saturday sunday lundi mardi mercredi jeudi vendredi samedi
+    dimanche january february april june july august september october november december janvier fevrier avril
+    juin juillet aout septembre octobre novembre decembre tomorrow tonight today yesterday demain hier soir matin
+    morning evening afternoon midi mai"""  # not "may" / "march": English words too
+DATE_WORDS = set(_DATE_TEXT.split())
+MIN_SUMMARY_GROUNDED = 0.5
+
+
+def numbers(text: str) -> set[float]:
+    """The numbers a text says, in digits or in words (each word alone: "twenty five" gives 20 and 5)."""
+    out: set[float] = set()
+    for token in re.findall(r"\d+(?:[.,]\d+)?|[a-zà-ÿ]+", text.lower()):
+        if token[0].isdigit():
+            out.add(float(token.replace(",", ".")))
+            digits = token.replace(",", "").replace(".", "")
+            if len(digits) > 2 and digits.isdigit():  # 1800 may be said "eighteen hundred": its parts count
+                out.update(float(d) for d in (digits[:2], digits[2:]) if d.strip("0"))
+        elif token in NUMBER_WORDS:
+            out.add(float(NUMBER_WORDS[token]))
+    return out
+
+
+def unsupported(sentence: str, corpus: str, language: str) -> str | None:
+    """Why the transcript `corpus` does not support `sentence` (a name, number, date or content it never
+    said), or None. Used on summaries and key points, which small models paraphrase and sometimes invent."""
+    folded = f" {fold(corpus)} "
+    me, others = lang.speakers(language)
+    for name in re.findall(r"(?<=\w[\s,;:])([A-ZÀ-Ý][a-zà-ÿ]+)", sentence):  # capitalised, not first of sentence
+        f = fold(name)
+        if f and f" {f} " not in folded and f not in (fold(me), fold(others)) and f not in _FOLDED_LABELS \
+                and len(f) > 2 and f not in META_STEMS:
+            return f"name {name!r} never said"
+    said = numbers(corpus)
+    for n in numbers(sentence) - said:
+        if n not in (0.5, 1.0) or not said:  # "one" and "half" are said in too many ways to check
+            return f"number {n:g} never said"
+    for word in fold(sentence).split():
+        if word in DATE_WORDS and f" {word} " not in folded:
+            return f"{word!r} never said"
+    mine = set(content_words(sentence)) - META_STEMS
+    if mine and len(mine & set(content_words(corpus))) / len(mine) < MIN_SUMMARY_GROUNDED:
+        return "most of its words never said"
+    return None
+
+
+def grounded_text(text: str, corpus: str, language: str, kind: str) -> tuple[str, list[str]]:
+    """`text` without the sentences the transcript does not support, and a note for each one dropped."""
+    kept, notes = [], []
+    for sentence in sentences(text):
+        why = unsupported(sentence, corpus, language)
+        if why:
+            notes.append(f"dropped {kind} sentence ({why}): {sentence!r}")
+        else:
+            kept.append(sentence)
+    return " ".join(kept), notes
+
+
 def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
-           end: float) -> tuple[MiniSummary, list[str]]:
-    """A validated MiniSummary and notes on what was dropped; ValueError when the output must be retried."""
+           end: float, supported: list[str] | None = None) -> tuple[MiniSummary, list[str]]:
+    """A validated MiniSummary and notes on what was dropped; ValueError when the output must be retried.
+
+    `supported`: decisions found another way (the offline rules); an LLM decision that restates one of them
+    stays a decision even without a word like "decided" ("Rent two forklifts for the rest of the month")."""
     corpus = " ".join(s.text for s in segments)
     stems = set(content_words(corpus))
     folded_corpus = f" {fold(corpus)} "
@@ -131,6 +216,8 @@ def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
     if not summary and words(corpus) >= SUMMARY_NEEDED_WORDS:
         raise ValueError('"summary" is empty')
     check_language(" ".join([summary, *raw.key_points, *raw.decisions]), language)
+    summary, dropped = grounded_text(summary, corpus, language, "summary")
+    notes += dropped
 
     def keep(kind: str, text: str, threshold: float = MIN_GROUNDED) -> bool:
         ok = _grounded(text, stems) >= threshold
@@ -139,11 +226,18 @@ def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
         return ok
 
     decisions = _dedupe([d for d in raw.decisions if d.strip() and keep("decision", d)])
-    statuses = [d for d in decisions if not is_decision(d)]
+    statuses = [d for d in decisions if not is_decision(d)
+                and not any(similarity(d, r) >= SAME_AS_RULES for r in supported or [])]
     notes += [f"moved to key points, not a decision: {d!r}" for d in statuses]
     decisions = [d for d in decisions if d not in statuses]
     questions = _dedupe([q for q in raw.open_questions if q.strip() and keep("open question", q, 0.4)])
-    key_points = _dedupe([k for k in [*raw.key_points, *statuses] if k.strip()])
+    key_points = []
+    for point in _dedupe([k for k in [*raw.key_points, *statuses] if k.strip()]):
+        why = unsupported(point, corpus, language)
+        if why:
+            notes.append(f"dropped key point ({why}): {point!r}")
+        else:
+            key_points.append(point)
 
     items: list[ActionItem] = []
     for item in raw.action_items:

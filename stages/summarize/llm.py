@@ -108,17 +108,23 @@ class ChatBackend(Backend):
                   0.0)
 
     def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
-        messages = prompts.window_messages(task.language, task.start, task.end, task.segments, task.vocabulary)
+        """One call over the window, shown the minute before it and what the rules found in it to check; then
+        the rules' items it left out are added back (`complete_lists`) and open questions are the rules'."""
+        found = extract(task.segments, task.language, context=task.context)
+        messages = prompts.window_messages(task.language, task.start, task.end, task.segments, task.vocabulary,
+                                           task.context, found if self.cfg.complete_lists else None)
         # an answer longer than its transcript is a model looping: do not wait for it
         budget = min(self.cfg.max_output_tokens, WINDOW_MIN_TOKENS + 2 * estimate_tokens(messages[-1]["content"]))
+        said = [*task.context, *task.segments]
 
         def parse(data: Any) -> tuple[MiniSummary, list[str]]:
-            return ground(LlmWindow.model_validate(data), task.segments, task.language, task.start, task.end)
+            return ground(LlmWindow.model_validate(data), said, task.language, task.start, task.end,
+                          supported=found.decisions)
 
         schema = prompts.window_schema(self.bounded_schema)
         mini, notes = self._ask("window", messages, schema, budget, task.language, parse)
         if self.cfg.complete_lists:
-            mini = complete(mini, extract(task.segments, task.language), task.language)
+            mini = complete(mini, found, task.language)
         return mini, notes
 
     def synthesize(self, task: SynthesisTask) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from stages.summarize import lang
 from stages.summarize.schema import ActionItem, Highlight, MiniSummary
-from stages.summarize.text import fold, similarity
+from stages.summarize.text import fold, similarity, stem, stems
 
 SAME_TEXT = 0.75
 SAME_TASK = 0.6
@@ -27,6 +27,28 @@ def _owner_rank(owner: str, generic: set[str]) -> int:
     return 0 if not folded else 1 if folded in generic else 2
 
 
+_MONTH_TEXT = """january february march april may june july august september october november december janvier
+    fevrier mars avril mai juin juillet aout septembre octobre novembre decembre"""
+MONTHS = {stem(w) for w in _MONTH_TEXT.split()}
+SAME_DATED = 0.6
+
+
+def dates(text: str) -> set[tuple[str, str]]:
+    """(month, day) pairs a text names: "June 1st" and "the first of June" both give ("june", "1")."""
+    words = stems(text)
+    months = [w for w in words if w in MONTHS]
+    days = [w for w in words if w.isdigit() and 1 <= int(w) <= 31]
+    return {(m, d) for m in months for d in days}
+
+
+def same_text(a: str, b: str, threshold: float = SAME_TEXT, symmetric: bool = True) -> bool:
+    """Said twice: near-identical words, or the same date with most of the shorter one's words
+    ("set to June 1st" / "we launch the new website on the first of June")."""
+    if similarity(a, b, symmetric) >= threshold:
+        return True
+    return bool(dates(a) & dates(b)) and similarity(a, b) >= SAME_DATED
+
+
 def merge_texts(items: list[str], threshold: float = SAME_TEXT, symmetric: bool = True) -> list[str]:
     """Keep the first of near-identical texts (the longer wording wins, in the first one's place).
 
@@ -35,7 +57,7 @@ def merge_texts(items: list[str], threshold: float = SAME_TEXT, symmetric: bool 
     out: list[str] = []
     for item in items:
         for i, kept in enumerate(out):
-            if similarity(item, kept, symmetric) >= threshold:
+            if same_text(item, kept, threshold, symmetric):
                 if len(item) > len(kept):
                     out[i] = item
                 break
@@ -93,14 +115,20 @@ def merge(minis: Sequence[MiniSummary], language: str) -> MiniSummary:
 
 
 def complete(mini: MiniSummary, found: MiniSummary, language: str) -> MiniSummary:
-    """The LLM's lists, plus the decisions and action items the offline rules found that it left out.
+    """The LLM's lists, plus the decisions and action items the offline rules found that it left out, and the
+    open questions the rules found (those answered with "nobody knows").
 
     Small models miss items in dense stretches; the rules are precise where they fire, so
     their finds are added (merged, so an item both found is listed once, in the LLM's words).
     """
     decisions = merge_texts([*mini.decisions, *found.decisions], SAME_DECISION, symmetric=False)
     generic = _generic_owners(language)
+    # A task the model gives to nobody in particular that the rules did not find either was, with the 1.5B
+    # model, a statement turned into a task ("share with the chemistry lab", "remind Chris about cake").
+    theirs = [a for a in mini.action_items if fold(a.owner) not in generic
+              or any(similarity(a.task, r.task) >= SAME_TASK for r in found.action_items)]
     # an ownerless "task" that only restates a decision is the decision, listed once
-    items = [a for a in merge_items([*mini.action_items, *found.action_items], language)
+    items = [a for a in merge_items([*theirs, *found.action_items], language)
              if fold(a.owner) not in generic or not any(similarity(a.task, d) >= SAME_TEXT for d in decisions)]
-    return mini.model_copy(update={"decisions": decisions, "action_items": items})
+    questions = merge_texts([*mini.open_questions, *found.open_questions])  # the model is not asked for them
+    return mini.model_copy(update={"decisions": decisions, "action_items": items, "open_questions": questions})

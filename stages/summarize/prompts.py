@@ -16,6 +16,7 @@ from typing import Any
 
 from stages.models import Segment
 from stages.summarize import lang
+from stages.summarize.schema import MiniSummary
 from stages.summarize.text import clock
 from stages.summarize.transcript import blocks
 
@@ -42,13 +43,14 @@ def _array(items: dict[str, Any], limit: int, bounded: bool) -> dict[str, Any]:
 def window_schema(bounded: bool = False) -> dict[str, Any]:
     """The mini-summary schema. `bounded` adds maxLength/maxItems, which grammar-constrained servers
     (llama.cpp, Ollama) enforce and which stop a small model from looping; OpenAI's strict mode rejects them.
-    Lists come before the summary: small models extract better before they paraphrase."""
+    Lists come before the summary: small models extract better before they paraphrase. No open questions:
+    the 1.5B model listed questions about the transcript ("What was the box that fell?") and answered ones; the
+    rules find those answered with "nobody knows", which is what a reader wants."""
     b = bounded
     return _obj({
         "action_items": _array(_obj({"owner": _text(40, b), "task": _text(160, b), "due": _text(40, b)}), 10, b),
         "decisions": _array(_text(160, b), 8, b),
         "key_points": _array(_text(160, b), LIMITS["key_points"], b),
-        "open_questions": _array(_text(160, b), 3, b),
         "highlights": _array(_obj({"time": _text(10, b), "text": _text(120, b)}), LIMITS["highlights"], b),
         "summary": _text(400, b),
     })
@@ -74,12 +76,16 @@ Réponds en français par un objet JSON avec :
 la personne qui doit la faire (la personne à qui l'on parle quand on lui confie la tâche ; quand quelqu'un dit \
 « je vais… », son étiquette {me} ou {others}) ; "task" : la tâche, à l'infinitif ; "due" : l'échéance dite \
 (jour, date, délai), ou "" si aucune n'est dite.
-- "decisions" : chaque décision prise ou validée, en une phrase courte. Pas les simples propositions, ni les tâches.
+- "decisions" : chaque décision prise ou validée, en une phrase courte qui dit ce qui est décidé (pas une \
+citation). Une proposition acceptée par une réponse (« D'accord. », « Validé. », « On part là-dessus. ») est une \
+décision. Pas les propositions restées sans accord, ni les tâches.
 - "key_points" : au plus {key_points} faits importants (chiffres, états d'avancement).
-- "open_questions" : les questions posées qui restent sans réponse.
 - "highlights" : au plus {highlights} moments marquants, chacun avec "time", l'heure hh:mm:ss de sa ligne, et "text".
 - "summary" : une à trois phrases qui résument l'extrait.
-N'invente rien : une liste vide vaut mieux qu'un élément inventé.
+N'invente rien : une liste vide vaut mieux qu'un élément inventé. Les lignes « Juste avant » servent \
+seulement à comprendre (une proposition faite juste avant et acceptée ici est une décision d'ici). Une première \
+lecture peut proposer des décisions et des tâches : garde celles que la transcription confirme, en mots courts, \
+et ajoute celles qu'elle a oubliées.
 
 Exemple.
 Transcription :
@@ -92,7 +98,6 @@ Réponse :
 {{"action_items":[{{"owner":"Julie","task":"envoyer les photos au graphiste","due":"vendredi"}},\
 {{"owner":"{others}","task":"relancer l'imprimeur","due":"demain"}}],\
 "decisions":["Le site part sur la version simple."],"key_points":[],\
-"open_questions":["Combien coûte l'hébergement ?"],\
 "highlights":[{{"time":"00:40:02","text":"Version simple du site validée"}}],\
 "summary":"L'équipe valide la version simple du site et répartit l'envoi des photos et la relance de \
 l'imprimeur."}}"""
@@ -105,12 +110,15 @@ Answer in {language_name} with a JSON object with:
 who must do it (the person spoken to when the task is given; when someone says "I'll…", their label {me} or \
 {others}); "task": the task, starting with a verb; "due": the deadline that was said (day, date, delay), or "" \
 when none was said.
-- "decisions": each decision made or agreed, as one short sentence. Not mere proposals, and not tasks.
+- "decisions": each decision made or agreed, as one short sentence that says what was decided (not a quote). \
+A proposal accepted by a reply ("Let's do that.", "Agreed.", "Fine by me.") is a decision. Not proposals nobody \
+agreed to, and not tasks.
 - "key_points": at most {key_points} important facts (figures, progress).
-- "open_questions": questions asked that remain unanswered.
 - "highlights": at most {highlights} notable moments, each with "time", the hh:mm:ss of its line, and "text".
 - "summary": one to three sentences summing up this part.
-Invent nothing: an empty list is better than an invented item.
+Invent nothing: an empty list is better than an invented item. Lines "Just before" are only there to \
+understand (a proposal made just before and accepted here is a decision of this part). A first reading may \
+suggest decisions and tasks: keep those the transcript confirms, in short words, and add those it missed.
 
 Example.
 Transcript:
@@ -123,14 +131,18 @@ Answer:
 {{"action_items":[{{"owner":"Julie","task":"send the photos to the designer","due":"Friday"}},\
 {{"owner":"{others}","task":"chase the printer","due":"tomorrow"}}],\
 "decisions":["The website goes with the simple version."],"key_points":[],\
-"open_questions":["What does the hosting cost?"],\
 "highlights":[{{"time":"00:40:02","text":"Simple version of the website settled"}}],\
 "summary":"The team settles on the simple version of the website and shares out the photos and the printer."}}"""
 
 WINDOW_USER = {
-    "fr": "Transcription de {start} à {end} :\n{transcript}\nRéponse :",
-    "en": "Transcript from {start} to {end}:\n{transcript}\nAnswer:",
+    "fr": "Transcription de {start} à {end} :\n{transcript}\n",
+    "en": "Transcript from {start} to {end}:\n{transcript}\n",
 }
+BEFORE = {"fr": "Juste avant (déjà résumé) :\n{transcript}\n\n",
+          "en": "Just before (already summarized):\n{transcript}\n\n"}
+FOUND = {"fr": ("Première lecture (à vérifier) :\n", "décision", "tâche"),
+         "en": ("First reading (to check):\n", "decision", "task")}
+ANSWER = {"fr": "Réponse :", "en": "Answer:"}
 
 # Fixed instructions first (cached by the server), the summaries to fold in last.
 SYNTHESIS_FR = """Tu tiens à jour le résumé global d'une réunion. Tu reçois le résumé de la réunion jusqu'ici \
@@ -178,15 +190,24 @@ def system(language: str) -> str:
 
 
 def window_messages(language: str, start: float, end: float, segments: list[Segment],
-                    vocabulary: Sequence[str] = ()) -> list[dict[str, str]]:
+                    vocabulary: Sequence[str] = (), context: Sequence[Segment] = (),
+                    found: MiniSummary | None = None) -> list[dict[str, str]]:
+    """`context`: the lines just before the window; `found`: what the offline rules found in it, to check."""
     me, others = lang.speakers(language)
     family = _family(language)
     instructions = (WINDOW_FR if family == "fr" else WINDOW_EN).format(
         me=me, others=others, language_name=lang.english_name(language), **LIMITS)
-    user = WINDOW_USER[family].format(start=clock(start), end=clock(end), transcript=transcript_lines(segments))
+    user = BEFORE[family].format(transcript=transcript_lines(list(context))) if context else ""
+    user += WINDOW_USER[family].format(start=clock(start), end=clock(end), transcript=transcript_lines(segments))
+    if found is not None and (found.decisions or found.action_items):
+        head, decision, task = FOUND[family]
+        user += "\n" + head + "".join(f"- {decision}: {d}\n" for d in found.decisions)
+        user += "".join(f"- {task}: {a.owner or '?'}: {a.task}" + (f" ({a.due})" if a.due else "") + "\n"
+                        for a in found.action_items)
     if vocabulary:  # after the transcript, so the cached fixed prefix stays the same
-        user += ("\n\nNoms et termes de cette réunion (à écrire ainsi) : " if family == "fr"
-                 else "\n\nNames and terms of this meeting (spell them this way): ") + ", ".join(vocabulary)
+        user += ("\nNoms et termes de cette réunion (à écrire ainsi) : " if family == "fr"
+                 else "\nNames and terms of this meeting (spell them this way): ") + ", ".join(vocabulary) + "\n"
+    user += ANSWER[family]
     return [{"role": "system", "content": system(language) + "\n\n" + instructions},
             {"role": "user", "content": user}]
 

@@ -51,7 +51,8 @@ def _list(items: list[str], empty: str) -> str:
     return "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"
 
 
-def render(report: FinalReport, lines: list[TranscriptLine]) -> str:
+def render(report: FinalReport, lines: list[TranscriptLine] | None) -> str:
+    """The page; `lines` None leaves the transcript out."""
     t = lang.labels(report.language)
     e = escape
     parts = [
@@ -96,10 +97,12 @@ def render(report: FinalReport, lines: list[TranscriptLine]) -> str:
         gap_lines = [t["gap_line"].format(start=clock(g.start or 0), end=clock(g.end or 0)) + f" ({g.reason})"
                      for g in report.gaps]
         parts += [f"<h2>{e(t['gaps'])}</h2>", _list(gap_lines, t["none"])]
-    parts.append(f"<h2>{e(t['transcript'])}</h2>")
-    parts.append('<div class="transcript">')
-    for start, _, speaker, text in blocks(lines):
-        parts.append(f'<p><span class="t">{e(clock(start))}</span><span class="who">{e(speaker)}:</span>'
-                     f"{e(text)}</p>")
-    parts += ["</div>", "</body>", "</html>", ""]
+    if lines is not None:
+        parts.append(f"<h2>{e(t['transcript'])}</h2>")
+        parts.append('<div class="transcript">')
+        for start, _, speaker, text in blocks(lines):
+            parts.append(f'<p><span class="t">{e(clock(start))}</span><span class="who">{e(speaker)}:</span>'
+                         f"{e(text)}</p>")
+        parts.append("</div>")
+    parts += ["</body>", "</html>", ""]
     return "\n".join(parts)

@@ -29,7 +29,8 @@ def transcript_md(lines: list[TranscriptLine]) -> str:
     return "\n".join(f"[{clock(x.start)}] {x.speaker}: {esc(x.text)}  " for x in lines) + "\n"
 
 
-def render(report: FinalReport, lines: list[TranscriptLine]) -> str:
+def render(report: FinalReport, lines: list[TranscriptLine] | None) -> str:
+    """The report; `lines` None leaves the transcript out."""
     t = lang.labels(report.language)
     out = [f"# {esc(report.title)}", "",
            f"{t['date']}: {when(report.created_at)} · {t['duration']}: {clock(report.duration_s)} · "
@@ -60,5 +61,6 @@ def render(report: FinalReport, lines: list[TranscriptLine]) -> str:
     if report.gaps:
         bullets(t["gaps"], [t["gap_line"].format(start=clock(g.start or 0), end=clock(g.end or 0))
                             + f" ({g.reason})" for g in report.gaps])
-    out += [f"## {t['transcript']}", "", transcript_md(lines)]
+    if lines is not None:
+        out += [f"## {t['transcript']}", "", transcript_md(lines)]
     return "\n".join(out)

@@ -14,11 +14,11 @@ from pathlib import Path
 from stages import atomic
 from stages.models import ReportEnd, SessionManifest
 from stages.spool import make_private_dir, now_iso
-from stages.summarize import merge, render_html, render_md, render_srt
+from stages.summarize import merge, render_html, render_md, render_pdf, render_srt
 from stages.summarize.schema import ChunkFile, FinalReport, Gap, SynthesisFile, TranscriptLine
 from stages.summarize.transcript import TranscriptView
 
-FILES = ("transcript.json", "transcript.md", "final.md", "final.html", "final.json", "transcript.srt",
+FILES = ("transcript.json", "transcript.md", "final.md", "final.html", "final.pdf", "final.json", "transcript.srt",
          "transcript.vtt")
 FALLBACK_WORDS = ("failed", "given up", "did not answer", "does not answer")
 
@@ -45,14 +45,17 @@ def build(manifest: SessionManifest, session_name: str, language: str, chunks: l
         gaps=gaps, chunks=len(chunks), generated_at=now_iso())
 
 
-def write(folder: Path, report: FinalReport, lines: list[TranscriptLine]) -> ReportEnd:
-    """Every report file, each atomically, then END.json."""
+def write(folder: Path, report: FinalReport, lines: list[TranscriptLine], include_transcript: bool = True) -> ReportEnd:
+    """Every report file, each atomically, then END.json. Without `include_transcript` the report itself
+    (final.md, .html, .pdf) leaves the transcript out; the transcript files beside it stay."""
     make_private_dir(folder)
+    shown = lines if include_transcript else None
     atomic.write_text(folder / "transcript.json",
                       json.dumps([x.model_dump(mode="json") for x in lines], ensure_ascii=False, indent=1) + "\n")
     atomic.write_text(folder / "transcript.md", render_md.transcript_md(lines))
-    atomic.write_text(folder / "final.md", render_md.render(report, lines))
-    atomic.write_text(folder / "final.html", render_html.render(report, lines))
+    atomic.write_text(folder / "final.md", render_md.render(report, shown))
+    atomic.write_text(folder / "final.html", render_html.render(report, shown))
+    atomic.write_bytes(folder / "final.pdf", render_pdf.render(report, shown))
     atomic.write_json(folder / "final.json", report)
     atomic.write_text(folder / "transcript.srt", render_srt.srt(lines))
     atomic.write_text(folder / "transcript.vtt", render_srt.vtt(lines))

@@ -18,7 +18,7 @@ from stages import atomic, config
 from stages.config import SummarizeConfig
 from stages.models import SessionManifest
 from stages.spool import Session, make_private_dir, now_iso, read_model
-from stages.summarize import lang, merge, report
+from stages.summarize import grounding, lang, merge, report
 from stages.summarize.backends.base import Backend, SynthesisTask, WindowTask
 from stages.summarize.chunker import Plan, Window, plan
 from stages.summarize.runner import Runner
@@ -29,6 +29,7 @@ from stages.summarize.transcript import TranscriptView
 log = logging.getLogger("summarize")
 M = TypeVar("M", WindowFile, ChunkFile, SynthesisFile)
 SYNTHESIS_BUDGET_TOKENS = 2500  # mini-summary text folded into the overall summary per call
+CONTEXT_S = 60.0  # transcript before a window that its extraction may look back at (a proposal, a named task)
 
 
 def window_key(w: Window) -> str:
@@ -42,7 +43,9 @@ class Summarizer:
         self.session = session
         self.cfg = cfg
         self.manifest: SessionManifest = session.manifest()
-        self.vocabulary = tuple(config.validate(self.manifest.config).transcribe.vocabulary)
+        settings = config.validate(self.manifest.config)
+        self.vocabulary = tuple(settings.transcribe.vocabulary)
+        self.include_transcript = settings.report.include_full_transcript
         self.summaries = summaries or session.summaries
         self.report_dir = report_dir or session.report
         self.windows_dir = self.summaries / "windows"
@@ -144,9 +147,10 @@ class Summarizer:
             return None
 
     def _window(self, w: Window, p: Plan) -> bool:
-        self.view.forget_before(w.start)  # windows go in time order: everything before this one is summarized
+        self.view.forget_before(w.start - CONTEXT_S)  # windows go in time order: the rest is summarized
         last = p.last_chunk is not None and w == p.windows[-1]
         segments = self.view.between(w.start, float("inf") if last else w.end)
+        context = self.view.between(w.start - CONTEXT_S, w.start)
         language = self.language()
         tag = f"window {w.chunk:04d}-{w.window:02d} ({clock(w.start)}-{clock(w.end)}, {len(segments)} segments)"
         if not segments:
@@ -155,7 +159,7 @@ class Summarizer:
             atomic.write_json(self.window_path(w), doc)
             log.info("%s: nothing said", tag)
             return True
-        task = WindowTask(language, w.start, w.end, segments, self.vocabulary)
+        task = WindowTask(language, w.start, w.end, segments, self.vocabulary, context)
         began = self.now()
         outcome = self.runner.run(lambda b: b.summarize(task), self.may_wait)
         if outcome is None:
@@ -233,7 +237,14 @@ class Summarizer:
         chunks = [c for c in (self._load(self.chunk_path(n), ChunkFile) for n in p.chunks) if c is not None]
         if synthesis is None:
             synthesis = SynthesisFile(summary="", chunks=[], backend="none", llm="none", updated_at=now_iso())
+        lines = report.transcript_lines(self.view)
+        if synthesis.backend != "offline":  # an LLM's sentence that names, counts or dates what nobody said goes
+            kept, dropped = grounding.grounded_text(synthesis.summary, " ".join(x.text for x in lines),
+                                                    self.language(), "overall summary")
+            for note in dropped:
+                log.info("%s", note)
+            synthesis = synthesis.model_copy(update={"summary": kept})
         final = report.build(self.manifest, self.session.name, self.language(), chunks, synthesis,
                              self.view.gaps(), self.view.end_time(), [*self.runner.notes, *self.view.engine_notes()])
-        end = report.write(self.report_dir, final, report.transcript_lines(self.view))
+        end = report.write(self.report_dir, final, lines, self.include_transcript)
         log.info("report written to %s (%s)", self.report_dir, end.llm)

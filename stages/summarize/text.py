@@ -60,9 +60,27 @@ def stem(word: str) -> str:
     return word[:5]
 
 
+_ORDINAL_TEXT = """first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth
+    fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"""
+_CARDINAL_TEXT = """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
+    seventeen eighteen nineteen twenty"""
+_FR_CARDINAL_TEXT = "un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize"
+_ORDINALS, _CARDINALS, _FR_CARDINALS = _ORDINAL_TEXT.split(), _CARDINAL_TEXT.split(), _FR_CARDINAL_TEXT.split()
+# "June 1st", "the first of June" and "1 June" say the same date: numbers compare as digits.
+NUMBERS = {**{w: str(i) for i, w in enumerate(_ORDINALS, 1)}, **{w: str(i) for i, w in enumerate(_CARDINALS, 1)},
+           **{w: str(i) for i, w in enumerate(_FR_CARDINALS, 1)}, "premier": "1", "1er": "1", "vingt": "20",
+           "thirtieth": "30", "thirty": "30", "trente": "30"}
+_ORDINAL_DIGITS = re.compile(r"^(\d+)(?:st|nd|rd|th|er|e|eme)$")
+
+
+def _word(w: str) -> str:
+    m = _ORDINAL_DIGITS.match(w)
+    return m.group(1) if m else NUMBERS.get(w, w)
+
+
 def content_words(text: str) -> list[str]:
-    """Folded words that carry meaning (stopwords of either language dropped), as short stems."""
-    return [stem(w) for w in fold(text).split() if w not in _FOLDED_STOPWORDS and len(w) > 1]
+    """Folded words that carry meaning (stopwords of either language dropped), as short stems; numbers as digits."""
+    return [stem(_word(w)) for w in fold(text).split() if w not in _FOLDED_STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -132,7 +150,8 @@ _TIME_WORDS = set(_TIME_TEXT.split())
 def is_temporal(text: str) -> bool:
     """Does `text` name a time (a day, a date, a delay)? What a deadline must do."""
     folded = fold(text)
-    if any(ch.isdigit() for ch in folded):
-        return True
     words = folded.split()
-    return any(w in _TIME_WORDS or re.fullmatch(r"\w+(?:th|ieme)", w) for w in words)
+    if any(w in _TIME_WORDS or re.fullmatch(r"\w+(?:th|ieme)|\d+(?:st|nd|rd|er|e)", w) for w in words):
+        return True
+    # a bare number ("2") is not a date: a date, an hour or a count of days is
+    return bool(re.search(r"\d{1,4}[/.-]\d{1,2}|\d{1,2} ?[h:] ?\d{0,2}\b", text.lower()))

@@ -37,6 +37,7 @@ class WindowTask:
     end: float
     segments: list[Segment]
     vocabulary: tuple[str, ...] = ()  # names and jargon from [transcribe] vocabulary, spelled as the user wants
+    context: list[Segment] = field(default_factory=list)  # the minute before: a proposal there, agreed to here
 
 
 @dataclass

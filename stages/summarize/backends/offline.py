@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from stages.summarize.backends.base import Backend, SynthesisTask, WindowTask
-from stages.summarize.extract import Sentence, extract, rank
+from stages.summarize.extract import extract, rank
 from stages.summarize.schema import MiniSummary
+from stages.summarize.sentences import Sentence
 from stages.summarize.text import sentences
 
 OVERALL_SENTENCES = 5
@@ -17,7 +18,7 @@ class OfflineBackend(Backend):
         return "offline"
 
     def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
-        return extract(task.segments, task.language), []
+        return extract(task.segments, task.language, context=task.context), []
 
     def synthesize(self, task: SynthesisTask) -> str:
         """The most central sentences of the mini-summaries (and of the summary so far), in time order."""
