@@ -83,6 +83,7 @@ class TranscribeConfig(Section):
     live_temperatures: list[Temperature] = Field([0.0], min_length=1)
     best_of: int = Field(2, ge=1, le=10)  # candidates sampled at a fallback temperature
     vocabulary: list[str] = Field(default_factory=list)
+    speakers: bool = True  # tell the other participants apart (Speaker 1, 2...) on the system channel
 
 
 LlmName = Literal["auto", "ollama", "local", "openai", "anthropic", "offline"]

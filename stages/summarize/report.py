@@ -13,13 +13,15 @@ from pathlib import Path
 
 from stages import atomic
 from stages.models import ReportEnd, SessionManifest
+from stages.speakers.suggest import suggest
 from stages.spool import make_private_dir, now_iso
 from stages.summarize import merge, render_html, render_md, render_srt
 from stages.summarize.schema import ChunkFile, FinalReport, Gap, SynthesisFile, TranscriptLine
-from stages.summarize.transcript import TranscriptView
+from stages.summarize.transcript import TranscriptView, blocks
 
 FILES = ("transcript.json", "transcript.md", "final.md", "final.html", "final.json", "transcript.srt",
          "transcript.vtt")
+SUGGEST_NAMES = True  # measured by bench/speakers.py: kept only while right at least 90 % of the time
 FALLBACK_WORDS = ("failed", "given up", "did not answer", "does not answer")
 
 
@@ -45,8 +47,17 @@ def build(manifest: SessionManifest, session_name: str, language: str, chunks: l
         gaps=gaps, chunks=len(chunks), generated_at=now_iso())
 
 
+def with_speakers(report: FinalReport, lines: list[TranscriptLine]) -> FinalReport:
+    """The report with who speaks, and the names the meeting suggests for voice labels."""
+    turns = [TranscriptLine(start=a, end=b, speaker=who, text=text) for a, b, who, text in blocks(lines)]
+    speakers = list(dict.fromkeys(x.speaker for x in lines))
+    found = suggest(turns) if SUGGEST_NAMES else {}
+    return report.model_copy(update={"speakers": speakers, "suggested_names": found})
+
+
 def write(folder: Path, report: FinalReport, lines: list[TranscriptLine]) -> ReportEnd:
     """Every report file, each atomically, then END.json."""
+    report = with_speakers(report, lines)
     make_private_dir(folder)
     atomic.write_text(folder / "transcript.json",
                       json.dumps([x.model_dump(mode="json") for x in lines], ensure_ascii=False, indent=1) + "\n")

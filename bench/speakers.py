@@ -1,0 +1,305 @@
+"""Who said what: speaker error, speakers found, CPU and memory of the speaker labels, per meeting.
+
+    python -m bench.speakers                       # every meeting of bench/speakers_data.py (~40 min)
+    python -m bench.speakers --only asterisk       # meetings whose name contains a word
+    python -m bench.speakers --replay              # re-cluster the stored voices (no Whisper): tuning
+    python -m bench.speakers --long 120            # the labeller alone on a 2-hour meeting: memory, CPU
+
+Each meeting is captured into a session as an imported file (one mixed channel: the system
+channel), then the real transcriber stage runs on it (`python -m stages.transcribe --no-wait`),
+speakers on: Whisper's system segments get live labels as their files are written and final ones
+from the pass at the end (transcript/speakers.json). Scored against who really spoke when, every
+10 ms of speech that a segment covers: speaker error = share of that time whose label is not
+the truth's speaker after the best one-to-one mapping of labels to people; "found" = labels
+holding at least 2 % of the speech (the count a reader sees) and all labels. CPU = live labelling +
+final pass (the stage's own count), as a share of the meeting's duration; peak RSS = the whole
+transcriber (Whisper included). Meetings marked held-out were not looked at while choosing the
+thresholds (stages/speakers/cluster.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import ROOT, machine
+from bench.speakers_data import DATA, MEETINGS, Meeting, ensure, truth_of
+from stages.config import PipelineConfig
+from stages.models import SpeakerLabels, TranscriptBatch
+from stages.sessions import create
+from stages.speakers import cluster
+from stages.spool import Session, read_model
+
+SPOOL = DATA / "spool"
+FRAME = 0.01
+SHOWN_SHARE = 0.02
+Spans = list[tuple[float, float, str]]  # (start, end, label)
+
+
+@dataclass
+class Score:
+    error: float  # share of labelled speech time with the wrong speaker
+    covered: float  # share of the truth's speech time that has a label
+    found: int  # labels with at least SHOWN_SHARE of the labelled time
+    found_all: int
+    truth: int
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        return w.getnframes() / w.getframerate()
+
+
+def capture(m: Meeting, wav: Path) -> Session:
+    """The meeting as an imported file's batches, in a session of its own (made once)."""
+    folder = SPOOL / m.name
+    if (folder / "audio" / "END.json").exists():
+        return Session(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    cfg = PipelineConfig()
+    cfg.session.spool, cfg.session.source = str(SPOOL), f"file:{wav}"
+    cfg.session.language = m.lang
+    session = create(cfg, m.name)
+    if session.path != folder:
+        session.path.rename(folder)
+        session = Session(folder)
+    subprocess.run([sys.executable, "-m", "stages.capture", str(folder)], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return session
+
+
+def transcribe(session: Session) -> tuple[float, float]:
+    """Run the transcriber stage afresh; (CPU seconds, peak RSS MiB) of the whole stage."""
+    shutil.rmtree(session.transcript, ignore_errors=True)
+    session.transcript.mkdir()
+    env = dict(os.environ, MEETING_ASSISTANT_NO_USER_CONFIG="1")
+    proc = subprocess.Popen([sys.executable, "-m", "stages.transcribe", str(session.path), "--no-wait"], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if sys.platform == "win32":
+        raise SystemExit("this benchmark reads the stage's CPU time with os.wait4 (POSIX only)")
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status:
+        sys.exit(f"the transcriber failed on {session.path} (status {status})")
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def system_segments(session: Session) -> list[tuple[str, int, float, float, str, str | None]]:
+    """(file, index, start, end, live label, voice) of every labelled system segment."""
+    out = []
+    for index in session.transcribed_batches():
+        doc = read_model(session.transcript_path(index), TranscriptBatch)
+        for i, seg in enumerate(doc.segments if doc else []):
+            if seg.channel == "system" and seg.text.strip():
+                out.append((f"{index:06d}", i, seg.start, seg.end, seg.speaker, seg.voice))
+    return out
+
+
+def best_mapping(overlap: dict[tuple[str, str], float], hyp: list[str], ref: list[str]) -> float:
+    """Time matched by the best one-to-one mapping of hypothesis labels to people."""
+    if len(hyp) > 8:  # too many for every permutation: greedy, largest overlap first
+        used_h: set[str] = set()
+        used_r: set[str] = set()
+        total = 0.0
+        for (h, r), t in sorted(overlap.items(), key=lambda kv: -kv[1]):
+            if h not in used_h and r not in used_r:
+                used_h.add(h)
+                used_r.add(r)
+                total += t
+        return total
+    best = 0.0
+    small, large = (hyp, ref) if len(hyp) <= len(ref) else (ref, hyp)
+    for perm in itertools.permutations(large, len(small)):
+        pairs = zip(small, perm, strict=True) if small is hyp else zip(perm, small, strict=True)
+        best = max(best, sum(overlap.get((h, r), 0.0) for h, r in pairs))
+    return best
+
+
+def score(truth: list[dict[str, Any]], spans: list[tuple[float, float, str]], duration: float) -> Score:
+    n = int(duration / FRAME) + 2
+    ref: list[set[str]] = [set() for _ in range(n)]
+    for t in truth:
+        for k in range(int(float(t["start"]) / FRAME), min(n, int(float(t["end"]) / FRAME))):
+            ref[k].add(str(t["speaker"]))
+    hyp: list[str | None] = [None] * n
+    for start, end, label in spans:
+        for k in range(int(start / FRAME), min(n, int(end / FRAME))):
+            hyp[k] = label
+    overlap: dict[tuple[str, str], float] = {}
+    labelled = speech = 0.0
+    per_label: dict[str, float] = {}
+    for r, h in zip(ref, hyp, strict=True):
+        if not r:
+            continue
+        speech += FRAME
+        if h is None:
+            continue
+        labelled += FRAME
+        per_label[h] = per_label.get(h, 0.0) + FRAME
+        for person in r:
+            overlap[(h, person)] = overlap.get((h, person), 0.0) + FRAME / len(r)
+    people = sorted({str(t["speaker"]) for t in truth})
+    matched = best_mapping(overlap, sorted(per_label), people)
+    found = sum(1 for t in per_label.values() if t >= SHOWN_SHARE * labelled)
+    return Score(error=1 - matched / labelled if labelled else 1.0, covered=labelled / speech if speech else 0.0,
+                 found=found, found_all=len(per_label), truth=len(people))
+
+
+def replay(session: Session, **params: float) -> tuple[Spans, Spans]:
+    """Live and final labels again from the stored voices, with other thresholds (no Whisper, no embeddings)."""
+    rows = system_segments(session)
+    online = cluster.Online(**{k: v for k, v in params.items() if k in ("join", "new", "new_min_s")})  # type: ignore[arg-type]
+    live, vectors, seconds, lives, spans = [], [], [], [], []
+    last = None
+    for _, _, start, end, _, voice in rows:
+        if voice:
+            v = cluster.decode(voice)
+            number = online.assign(v, end - start)
+            vectors.append(v)
+            seconds.append(end - start)
+            lives.append(number)
+        else:
+            number = last if last is not None else online.next_number
+        last = number
+        live.append((start, end, str(number)))
+        spans.append((start, end, voice is not None))
+    finals = cluster.final(np.stack(vectors), np.array(seconds), lives,
+                           **{k: v for k, v in params.items() if k in ("threshold", "small_share", "small_s")})
+    it = iter(finals)
+    final = [(s, e, str(next(it)) if has else live[i][2]) for i, (s, e, has) in enumerate(spans)]
+    return live, final
+
+
+def stored_labels(session: Session) -> tuple[Spans, Spans, SpeakerLabels]:
+    rows = system_segments(session)
+    final = read_model(session.speakers_path, SpeakerLabels)
+    assert final is not None, f"{session.speakers_path} missing"
+    live = [(s, e, lab) for _, _, s, e, lab, _ in rows]
+    fin = [(s, e, final.labels[f][i]) for f, i, s, e, _, _ in rows]
+    return live, fin, final
+
+
+def run(meetings: list[Meeting], again: bool, replay_params: dict[str, float] | None) -> list[dict[str, Any]]:
+    results = []
+    for m in meetings:
+        wav = ensure(m)
+        duration = wav_seconds(wav)
+        session = capture(m, wav)
+        cpu_stage = rss = None
+        if replay_params is None and (again or not session.speakers_path.exists()):
+            cpu_stage, rss = transcribe(session)
+        if replay_params is not None:
+            live, final = replay(session, **replay_params)
+            spk_cpu = None
+        else:
+            live, final, doc = stored_labels(session)
+            spk_cpu = doc.live_cpu_seconds + doc.final_cpu_seconds
+        truth = truth_of(m)
+        s_live, s_final = score(truth, live, duration), score(truth, final, duration)
+        row = {"meeting": m.name, "kind": m.kind, "held_out": m.held_out, "same_voice": m.same_voice,
+               "minutes": round(duration / 60, 1), "truth": s_final.truth, "found": s_final.found,
+               "found_all": s_final.found_all, "error_final": round(100 * s_final.error, 1),
+               "error_live": round(100 * s_live.error, 1), "found_live": s_live.found_all,
+               "covered": round(100 * s_final.covered, 1),
+               "speaker_cpu_rt": round(spk_cpu / duration, 4) if spk_cpu is not None else None,
+               "stage_cpu_s": round(cpu_stage, 1) if cpu_stage else None, "peak_rss_mib": round(rss) if rss else None}
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    return results
+
+
+def long_run(minutes: float) -> None:
+    """The labeller alone, in-process, on a long meeting made of real voices: RSS every 10 minutes."""
+    import psutil
+
+    from bench.speakers_data import Meeting
+    from stages.config import validate
+    from stages.models import Segment, TranscriptBatch
+    from stages.speakers.embed import Embedder
+    from stages.speakers.labeller import Labeller
+    from stages.speakers.weights import load_onnx
+    from stages.spool import now_iso
+    from tests.spoolkit import make_session
+
+    m = Meeting(f"asterisk-auto-4spk-{minutes:g}min-s99", "asterisk", "auto", 4, minutes, 99, True)
+    wav = ensure(m)
+    with wave.open(str(wav)) as w:
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    truth = truth_of(m)
+    folder = SPOOL / f"long-{minutes:g}"
+    shutil.rmtree(folder, ignore_errors=True)
+    session = make_session(folder, language="en")
+    assert validate(session.manifest().config).transcribe.speakers
+    proc = psutil.Process()
+    labeller = Labeller(session, lambda: "en", Embedder(load_onnx()))
+    rss: list[tuple[float, float]] = []
+    t0 = time.process_time()
+    batch_s = 10.0
+    turns = iter(truth)
+    pending = next(turns, None)
+    n_batches = int(len(audio) / 16000 / batch_s) + 1
+    for b in range(n_batches):
+        start, end = b * batch_s, (b + 1) * batch_s
+        segs = []
+        while pending is not None and float(pending["start"]) < end:  # type: ignore[arg-type]
+            s, e = float(pending["start"]), float(pending["end"])  # type: ignore[arg-type]
+            segs.append(Segment(start=s, end=e, channel="system", speaker="Others", text="..."))
+            pending = next(turns, None)
+        doc = TranscriptBatch(batch=b + 1, start=start, end=end, segments=segs, state={}, model="none",
+                              language="en", transcribed_at=now_iso())
+        doc = labeller.label(doc, lambda a, z: audio[int(a * 16000): int(z * 16000)])
+        from stages import atomic
+
+        atomic.write_json(session.transcript_path(b + 1), doc)
+        if b % 60 == 59:
+            rss.append((end / 60, proc.memory_info().rss / 2**20))
+            print(f"  {end / 60:5.0f} min  RSS {rss[-1][1]:.0f} MiB  CPU {time.process_time() - t0:.0f} s", flush=True)
+    labeller.finish()
+    final = read_model(session.speakers_path, SpeakerLabels)
+    assert final is not None
+    spans = []
+    for index in session.transcribed_batches():
+        doc2 = read_model(session.transcript_path(index), TranscriptBatch)
+        for i, seg in enumerate(doc2.segments if doc2 else []):
+            spans.append((seg.start, seg.end, final.labels[f"{index:06d}"][i]))
+    sc = score(truth, spans, len(audio) / 16000)
+    print(json.dumps({"meeting": m.name, "minutes": round(len(audio) / 16000 / 60, 1),
+                      "error_final": round(100 * sc.error, 1), "found": sc.found, "truth": sc.truth,
+                      "live_cpu_rt": round(final.live_cpu_seconds / (len(audio) / 16000), 4),
+                      "final_cpu_s": final.final_cpu_seconds, "rss_mib": [round(r) for _, r in rss]}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="*", default=[], help="meetings whose name contains one of these words")
+    parser.add_argument("--again", action="store_true", help="transcribe again even when a result exists")
+    parser.add_argument("--replay", nargs="*", metavar="KEY=VALUE",
+                        help="re-cluster stored voices with these thresholds (join, new, new_min_s, threshold, "
+                             "small_share, small_s)")
+    parser.add_argument("--long", type=float, help="minutes of the labeller-only long run")
+    parser.add_argument("--json", type=Path, help="write the rows here")
+    args = parser.parse_args()
+    print(machine(), "| load", os.getloadavg()[0] if hasattr(os, "getloadavg") else "?", flush=True)
+    if args.long:
+        long_run(args.long)
+        return
+    chosen = [m for m in MEETINGS if not args.only or any(w in m.name for w in args.only)]
+    params = None if args.replay is None else {k: float(v) for k, v in (p.split("=") for p in args.replay)}
+    rows = run(chosen, args.again, params)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
