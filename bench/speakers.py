@@ -2,6 +2,7 @@
 
     python -m bench.speakers                       # every meeting of bench/speakers_data.py (~40 min)
     python -m bench.speakers --only asterisk       # meetings whose name contains a word
+    python -m bench.speakers --set tuning          # the meetings the thresholds were chosen on (or held-out)
     python -m bench.speakers --replay              # re-cluster the stored voices (no Whisper): tuning
     python -m bench.speakers --long 120            # the labeller alone on a 2-hour meeting: memory, CPU
 
@@ -39,11 +40,12 @@ from bench.speakers_data import DATA, MEETINGS, Meeting, ensure, truth_of
 from stages.config import PipelineConfig
 from stages.models import SpeakerLabels, TranscriptBatch
 from stages.sessions import create
-from stages.speakers import cluster
+from stages.speakers import cluster, labels
 from stages.spool import Session, read_model
 
 SPOOL = DATA / "spool"
 FRAME = 0.01
+RATE = 16000
 SHOWN_SHARE = 0.02
 Spans = list[tuple[float, float, str]]  # (start, end, label)
 
@@ -59,7 +61,7 @@ class Score:
 
 def wav_seconds(path: Path) -> float:
     with wave.open(str(path)) as w:
-        return w.getnframes() / w.getframerate()
+        return float(w.getnframes() / w.getframerate())
 
 
 def capture(m: Meeting, wav: Path) -> Session:
@@ -172,12 +174,12 @@ def replay(session: Session, **params: float) -> tuple[Spans, Spans]:
         else:
             number = last if last is not None else online.next_number
         last = number
-        live.append((start, end, str(number)))
+        live.append((start, end, labels.label(number, "en")))
         spans.append((start, end, voice is not None))
     finals = cluster.final(np.stack(vectors), np.array(seconds), lives,
                            **{k: v for k, v in params.items() if k in ("threshold", "small_share", "small_s")})
     it = iter(finals)
-    final = [(s, e, str(next(it)) if has else live[i][2]) for i, (s, e, has) in enumerate(spans)]
+    final = [(s, e, labels.label(next(it), "en") if has else live[i][2]) for i, (s, e, has) in enumerate(spans)]
     return live, final
 
 
@@ -188,6 +190,41 @@ def stored_labels(session: Session) -> tuple[Spans, Spans, SpeakerLabels]:
     live = [(s, e, lab) for _, _, s, e, lab, _ in rows]
     fin = [(s, e, final.labels[f][i]) for f, i, s, e, _, _ in rows]
     return live, fin, final
+
+
+def names_checked(session: Session, final: Spans, truth: list[dict[str, Any]]) -> tuple[int, int]:
+    """(right, made) of the name suggestions the report would show: right = the label's main truth speaker."""
+    from stages.speakers.suggest import suggest
+    from stages.summarize.schema import TranscriptLine
+    from stages.summarize.transcript import blocks
+
+    texts = {(round(s, 2), round(e, 2)): t for _, _, s, e, t in texts_of(session)}
+    lines = [TranscriptLine(start=s, end=e, speaker=lab, text=texts.get((round(s, 2), round(e, 2)), ""))
+             for s, e, lab in final]
+    turns = [TranscriptLine(start=a, end=b, speaker=who, text=t) for a, b, who, t in blocks(lines)]
+    made = suggest(turns)
+    right = 0
+    for label, name in made.items():
+        time_with: dict[str, float] = {}
+        for s, e, lab in final:
+            if lab != label:
+                continue
+            for t in truth:
+                overlap = min(e, float(t["end"])) - max(s, float(t["start"]))
+                if overlap > 0:
+                    time_with[str(t["speaker"])] = time_with.get(str(t["speaker"]), 0.0) + overlap
+        right += bool(time_with) and max(time_with, key=lambda k: time_with[k]) == name
+    return right, len(made)
+
+
+def texts_of(session: Session) -> list[tuple[str, int, float, float, str]]:
+    out = []
+    for index in session.transcribed_batches():
+        doc = read_model(session.transcript_path(index), TranscriptBatch)
+        for i, seg in enumerate(doc.segments if doc else []):
+            if seg.channel == "system" and seg.text.strip():
+                out.append((f"{index:06d}", i, seg.start, seg.end, seg.text))
+    return out
 
 
 def run(meetings: list[Meeting], again: bool, replay_params: dict[str, float] | None) -> list[dict[str, Any]]:
@@ -207,11 +244,12 @@ def run(meetings: list[Meeting], again: bool, replay_params: dict[str, float] | 
             spk_cpu = doc.live_cpu_seconds + doc.final_cpu_seconds
         truth = truth_of(m)
         s_live, s_final = score(truth, live, duration), score(truth, final, duration)
+        right, made = names_checked(session, final, truth)
         row = {"meeting": m.name, "kind": m.kind, "held_out": m.held_out, "same_voice": m.same_voice,
                "minutes": round(duration / 60, 1), "truth": s_final.truth, "found": s_final.found,
                "found_all": s_final.found_all, "error_final": round(100 * s_final.error, 1),
                "error_live": round(100 * s_live.error, 1), "found_live": s_live.found_all,
-               "covered": round(100 * s_final.covered, 1),
+               "covered": round(100 * s_final.covered, 1), "names_right": right, "names_made": made,
                "speaker_cpu_rt": round(spk_cpu / duration, 4) if spk_cpu is not None else None,
                "stage_cpu_s": round(cpu_stage, 1) if cpu_stage else None, "peak_rss_mib": round(rss) if rss else None}
         results.append(row)
@@ -220,12 +258,12 @@ def run(meetings: list[Meeting], again: bool, replay_params: dict[str, float] | 
 
 
 def long_run(minutes: float) -> None:
-    """The labeller alone, in-process, on a long meeting made of real voices: RSS every 10 minutes."""
+    """The labeller alone, in-process, on a long meeting of real voices (segments = who spoke when):
+    RSS and CPU every 10 minutes of meeting, then the final pass and its speaker error."""
     import psutil
 
-    from bench.speakers_data import Meeting
-    from stages.config import validate
-    from stages.models import Segment, TranscriptBatch
+    from stages import atomic
+    from stages.models import Segment
     from stages.speakers.embed import Embedder
     from stages.speakers.labeller import Labeller
     from stages.speakers.weights import load_onnx
@@ -234,55 +272,55 @@ def long_run(minutes: float) -> None:
 
     m = Meeting(f"asterisk-auto-4spk-{minutes:g}min-s99", "asterisk", "auto", 4, minutes, 99, True)
     wav = ensure(m)
-    with wave.open(str(wav)) as w:
-        audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
     truth = truth_of(m)
     folder = SPOOL / f"long-{minutes:g}"
     shutil.rmtree(folder, ignore_errors=True)
     session = make_session(folder, language="en")
-    assert validate(session.manifest().config).transcribe.speakers
     proc = psutil.Process()
     labeller = Labeller(session, lambda: "en", Embedder(load_onnx()))
-    rss: list[tuple[float, float]] = []
     t0 = time.process_time()
-    batch_s = 10.0
-    turns = iter(truth)
-    pending = next(turns, None)
-    n_batches = int(len(audio) / 16000 / batch_s) + 1
-    for b in range(n_batches):
-        start, end = b * batch_s, (b + 1) * batch_s
-        segs = []
-        while pending is not None and float(pending["start"]) < end:  # type: ignore[arg-type]
-            s, e = float(pending["start"]), float(pending["end"])  # type: ignore[arg-type]
-            segs.append(Segment(start=s, end=e, channel="system", speaker="Others", text="..."))
-            pending = next(turns, None)
-        doc = TranscriptBatch(batch=b + 1, start=start, end=end, segments=segs, state={}, model="none",
-                              language="en", transcribed_at=now_iso())
-        doc = labeller.label(doc, lambda a, z: audio[int(a * 16000): int(z * 16000)])
-        from stages import atomic
+    rss: list[float] = []
+    with wave.open(str(wav)) as source:
+        seconds = source.getnframes() / RATE
 
-        atomic.write_json(session.transcript_path(b + 1), doc)
-        if b % 60 == 59:
-            rss.append((end / 60, proc.memory_info().rss / 2**20))
-            print(f"  {end / 60:5.0f} min  RSS {rss[-1][1]:.0f} MiB  CPU {time.process_time() - t0:.0f} s", flush=True)
+        def audio_between(a: float, z: float) -> np.ndarray:  # read from the file: the meeting is not in memory
+            source.setpos(int(a * RATE))
+            return np.frombuffer(source.readframes(int((z - a) * RATE)), dtype=np.int16).astype(np.float32) / 32768
+
+        for b in range(int(seconds / 10) + 1):
+            start, end = b * 10.0, (b + 1) * 10.0
+            segs = [Segment(start=float(t["start"]), end=float(t["end"]), channel="system", speaker="Others",
+                            text="...") for t in truth if start <= float(t["start"]) < end]
+            doc = TranscriptBatch(batch=b + 1, start=start, end=end, segments=segs, state={}, model="none",
+                                  language="en", transcribed_at=now_iso())
+            atomic.write_json(session.transcript_path(b + 1), labeller.label(doc, audio_between))
+            if b % 60 == 59:
+                rss.append(proc.memory_info().rss / 2**20)
+                print(f"  {end / 60:5.0f} min  RSS {rss[-1]:.0f} MiB  CPU {time.process_time() - t0:.0f} s", flush=True)
+    began = time.monotonic()
     labeller.finish()
+    final_wall = time.monotonic() - began
     final = read_model(session.speakers_path, SpeakerLabels)
     assert final is not None
     spans = []
     for index in session.transcribed_batches():
         doc2 = read_model(session.transcript_path(index), TranscriptBatch)
-        for i, seg in enumerate(doc2.segments if doc2 else []):
-            spans.append((seg.start, seg.end, final.labels[f"{index:06d}"][i]))
-    sc = score(truth, spans, len(audio) / 16000)
-    print(json.dumps({"meeting": m.name, "minutes": round(len(audio) / 16000 / 60, 1),
-                      "error_final": round(100 * sc.error, 1), "found": sc.found, "truth": sc.truth,
-                      "live_cpu_rt": round(final.live_cpu_seconds / (len(audio) / 16000), 4),
-                      "final_cpu_s": final.final_cpu_seconds, "rss_mib": [round(r) for _, r in rss]}))
+        spans += [(seg.start, seg.end, final.labels[f"{index:06d}"][i]) for i, seg in enumerate(doc2.segments)] \
+            if doc2 else []
+    sc = score(truth, spans, seconds)
+    print(json.dumps({"meeting": m.name, "minutes": round(seconds / 60, 1), "error_final": round(100 * sc.error, 1),
+                      "found": sc.found, "found_all": sc.found_all, "truth": sc.truth,
+                      "live_cpu_rt": round(final.live_cpu_seconds / seconds, 4),
+                      "final_cpu_s": final.final_cpu_seconds, "final_wall_s": round(final_wall, 2),
+                      "rss_mib_every_10_min": [round(r) for r in rss],
+                      "peak_rss_mib": round(proc.memory_info().rss / 2**20)}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", default=[], help="meetings whose name contains one of these words")
+    parser.add_argument("--set", choices=["tuning", "held-out", "all"], default="all",
+                        help="the meetings thresholds were chosen on, the others, or both")
     parser.add_argument("--again", action="store_true", help="transcribe again even when a result exists")
     parser.add_argument("--replay", nargs="*", metavar="KEY=VALUE",
                         help="re-cluster stored voices with these thresholds (join, new, new_min_s, threshold, "
@@ -294,7 +332,8 @@ def main() -> None:
     if args.long:
         long_run(args.long)
         return
-    chosen = [m for m in MEETINGS if not args.only or any(w in m.name for w in args.only)]
+    chosen = [m for m in MEETINGS if (not args.only or any(w in m.name for w in args.only))
+              and (args.set == "all" or m.held_out == (args.set == "held-out"))]
     params = None if args.replay is None else {k: float(v) for k, v in (p.split("=") for p in args.replay)}
     rows = run(chosen, args.again, params)
     if args.json:

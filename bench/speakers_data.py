@@ -26,6 +26,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ KOKORO_PYTHON = Path.home() / ".cache" / "meeting-assistant-dev" / "kokoro" / "b
 ASTERISK = Path("/usr/share/asterisk/sounds")
 REAL_VOICES = {"Allison": "en_US_f_Allison", "June": "fr_CA_f_June", "Carlo": "it_IT_m_Carlo",
                "Irina": "ru_RU_f_IvrvoiceRU"}
-EXTRA_ESPEAK = {"en": ("Eve", ("en-us+f2", 175, 60)), "fr": ("Emma", ("fr+f2", 170, 60))}
+EXTRA_ESPEAK = {"en": ("Eve", ("en-us+f4", 175, 85)), "fr": ("Emma", ("fr+f4", 170, 85))}  # pitch apart from the others
 SILENT = "Nobody"  # holds Kokoro's repeated voice in a script, never speaks
 
 
@@ -118,6 +119,9 @@ def _asterisk(m: Meeting) -> None:
         clock += gap
         start = clock
         for _ in range(rnd.randint(1, 3)):
+            if not prompts[speaker]:  # a long meeting uses a voice's prompts again, in another order
+                prompts[speaker] = sorted(glob.glob(str(ASTERISK / REAL_VOICES[speaker] / "*.wav")))
+                rnd.shuffle(prompts[speaker])
             audio = _sox_16k(prompts[speaker].pop())
             pieces += [audio, np.zeros(round(0.25 * RATE), dtype=np.int16)]
             clock += (len(audio) + round(0.25 * RATE)) / RATE
@@ -152,8 +156,8 @@ def ensure(m: Meeting) -> Path:
     return m.stem.with_suffix(".wav")
 
 
-def truth_of(m: Meeting) -> list[dict[str, object]]:
-    found: list[dict[str, object]] = json.loads(m.stem.with_suffix(".truth.json").read_text(encoding="utf-8"))
+def truth_of(m: Meeting) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = json.loads(m.stem.with_suffix(".truth.json").read_text(encoding="utf-8"))
     return found
 
 

