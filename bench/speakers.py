@@ -159,15 +159,18 @@ def score(truth: list[dict[str, Any]], spans: list[tuple[float, float, str]], du
 
 
 def replay(session: Session, **params: float) -> tuple[Spans, Spans]:
-    """Live and final labels again from the stored voices, with other thresholds (no Whisper, no embeddings)."""
+    """Live and final labels again from the stored voices, with other thresholds (no Whisper, no embeddings):
+    the labeller's steps (assign, regroup every REFINE_EVERY files, final pass) on the segments of the files."""
     rows = system_segments(session)
     online = cluster.Online(**{k: v for k, v in params.items() if k in ("join", "new", "new_min_s")})  # type: ignore[arg-type]
+    heard: list[tuple[np.ndarray, float]] = []
     live, vectors, seconds, lives, spans = [], [], [], [], []
     last = None
-    for _, _, start, end, _, voice in rows:
+    for k, (key, _, start, end, _, voice) in enumerate(rows):
         if voice:
             v = cluster.decode(voice)
             number = online.assign(v, end - start)
+            heard.append((v, end - start))
             vectors.append(v)
             seconds.append(end - start)
             lives.append(number)
@@ -176,8 +179,11 @@ def replay(session: Session, **params: float) -> tuple[Spans, Spans]:
         last = number
         live.append((start, end, labels.label(number, "en")))
         spans.append((start, end, voice is not None))
+        closing = k + 1 == len(rows) or rows[k + 1][0] != key
+        if closing and int(key) % cluster.REFINE_EVERY == 0 and not params.get("no_refine"):
+            online.refine(np.stack([v for v, _ in heard]), np.array([s for _, s in heard]))
     finals = cluster.final(np.stack(vectors), np.array(seconds), lives,
-                           **{k: v for k, v in params.items() if k in ("threshold", "small_share", "small_s")})
+                           **{k: v for k, v in params.items() if k in ("threshold", "merge", "small_share", "small_s")})
     it = iter(finals)
     final = [(s, e, labels.label(next(it), "en") if has else live[i][2]) for i, (s, e, has) in enumerate(spans)]
     return live, final
@@ -239,8 +245,9 @@ def run(meetings: list[Meeting], again: bool, replay_params: dict[str, float] | 
         if replay_params is not None:
             live, final = replay(session, **replay_params)
             spk_cpu = None
-        else:
-            live, final, doc = stored_labels(session)
+        else:  # live labels replayed with today's code from the stored voices: the same steps as the labeller
+            live, _ = replay(session)
+            _, final, doc = stored_labels(session)
             spk_cpu = doc.live_cpu_seconds + doc.final_cpu_seconds
         truth = truth_of(m)
         s_live, s_final = score(truth, live, duration), score(truth, final, duration)

@@ -2,11 +2,15 @@
 
 Online, a segment joins the closest known voice when it is similar enough, and starts a new
 voice only when it is long (its embedding is reliable) and unlike every known one; anything
-in between goes to the closest voice without moving it. Numbers are never reused or changed
-live. At the end, average-linkage clustering of every segment (the whole meeting at once, so
-early segments profit from late ones) decides the final voices; voices with too little
-speech are merged into their closest neighbour, and each final voice keeps the live number
-that most of its speech had, so the labels people saw during the meeting mostly stay.
+in between goes to the closest voice without moving it. Every minute the voices heard so far
+are regrouped the way the final pass does it (a voice the online rule had merged into another
+gets its own number from then on). Numbers are never reused; labels already written stay.
+
+At the end, the whole meeting at once (so early segments profit from late ones): average-
+linkage clustering down to a high similarity gives fragments of voices; fragments whose
+centroids are very close are joined; a voice with too little speech joins its closest
+neighbour. Each final voice keeps the live number that most of its speech had, so the
+labels people saw during the meeting mostly stay.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ FINAL = 0.80  # final pass: average-linkage similarity down to which segments ar
 MERGE = 0.90  # final pass: fragments whose centroids are this similar are one voice
 SMALL_SHARE = 0.02  # final pass: a voice with less of the speech than this joins its closest neighbour
 SMALL_S = 20.0  # ... and so does one with less than this many seconds
+REFINE_EVERY = 6  # live: every this many transcript files (a minute), the voices are regrouped as at the end
 MAX_GROUPS = 400  # final pass: above this many segments, close neighbours are pooled first (time, memory)
 POOL = 0.80  # similarity at which neighbouring segments are pooled
 
@@ -79,6 +84,27 @@ class Online:
         self.voices.append(Voice(self.next_number, seconds * vector, seconds))
         self.next_number += 1
         return self.voices[-1].number
+
+    def refine(self, vectors: np.ndarray, seconds: np.ndarray) -> None:
+        """Group everything heard so far as the final pass does and go on with those voices.
+
+        Each group keeps the number of the current voice closest to most of its speech, so a voice
+        keeps its label; a voice the online rule had missed gets a new number from now on. Only
+        what the spool holds is used (the segments' vectors and the current voices), so a restart
+        refines exactly as an uninterrupted run would."""
+        if len(vectors) < 2 or not self.voices:
+            return
+        cents = np.stack([v.centroid for v in self.voices])
+        votes = [self.voices[int(i)].number for i in np.argmax(vectors @ cents.T, axis=1)]
+        numbers = final(vectors, seconds, votes)
+        voices: dict[int, Voice] = {}
+        for v, s, n in zip(vectors, seconds, numbers, strict=True):
+            found = voices.setdefault(n, Voice(n, np.zeros_like(v), 0.0))
+            found.total = found.total + float(s) * v
+            found.seconds += float(s)
+        kept = [v for v in self.voices if v.number not in voices]  # a voice the regrouping merged stays known
+        self.voices = sorted([*voices.values(), *kept], key=lambda v: v.number)
+        self.next_number = max(self.next_number, max(numbers) + 1)
 
 
 def _pool(vectors: np.ndarray, seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -43,18 +43,25 @@ class Labeller:
         self.embedder = embedder
         self.track: SpeakerTrack | None = None
         self.after: int | None = None  # the transcript file whose state `track` is
+        self.heard: list[tuple[np.ndarray, float]] = []  # (vector, seconds) of every segment so far: regrouping
 
     def _state_before(self, batch: int) -> SpeakerTrack:
         earlier = [i for i in self.session.transcribed_batches() if i < batch]
-        if not earlier:
-            return SpeakerTrack()
-        if self.track is not None and self.after == earlier[-1]:
+        if self.track is not None and self.after == (earlier[-1] if earlier else None):
             return self.track
-        try:
-            previous = read_model(self.session.transcript_path(earlier[-1]), TranscriptBatch)
-        except ValueError:
-            previous = None  # the transcriber quarantines it and rewrites it: the numbers start from there
-        return previous.speakers if previous and previous.speakers else SpeakerTrack()
+        self.heard = []
+        track = SpeakerTrack()
+        for index in earlier:  # a restart (or a hole filled): what was heard before comes from the files
+            try:
+                doc = read_model(self.session.transcript_path(index), TranscriptBatch)
+            except ValueError:
+                doc = None  # the transcriber quarantines it and rewrites it
+            if doc is None:
+                continue
+            self.heard += [(cluster.decode(s.voice), s.end - s.start) for s in doc.segments if s.voice]
+            if index == earlier[-1] and doc.speakers:
+                track = doc.speakers
+        return track
 
     def label(self, doc: TranscriptBatch, audio: AudioFn) -> TranscriptBatch:
         """`doc` with its system segments labelled and the speaker state after it."""
@@ -72,13 +79,17 @@ class Labeller:
             voice = None
             if windows:
                 vector = cluster.unit(sum(((b - a) * v for a, b, v in windows), np.zeros(windows[0][2].shape)))
-                number = online.assign(vector.astype(np.float32), seconds)
+                vector = cluster.decode(cluster.encode(vector))  # as the spool keeps it: a restart sees the same
+                number = online.assign(vector, seconds)
                 voice = cluster.encode(vector)
+                self.heard.append((vector, seconds))
             else:  # too short to say: most likely whoever spoke just before
                 number = track.last if track.last is not None else online.next_number
             track.last = number
             track.speech_seconds = round(track.speech_seconds + seconds, 2)
             out.append(seg.model_copy(update={"speaker": labels.label(number, language), "voice": voice}))
+        if doc.batch % cluster.REFINE_EVERY == 0 and self.heard:
+            online.refine(np.stack([v for v, _ in self.heard]), np.array([s for _, s in self.heard]))
         track.voices = _saved(online)
         track.next_number = online.next_number
         track.cpu_seconds = round(track.cpu_seconds + time.process_time() - began, 3)
