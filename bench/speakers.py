@@ -323,6 +323,26 @@ def long_run(minutes: float) -> None:
                       "peak_rss_mib": round(proc.memory_info().rss / 2**20)}))
 
 
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The table for BENCHMARKS.md: one line per meeting, tuning and held-out meetings apart."""
+    head = ("| meeting | min | people | found (final) | error final | error live | found live | speech labelled |"
+            " speaker CPU (x real time) | transcriber peak RSS | names right/made |\n" + "|---" * 11 + "|")
+    out = []
+    for title, keep in (("Tuning set (thresholds chosen on these)", False), ("Held-out", True)):
+        chosen = [r for r in rows if r["held_out"] == keep]
+        if not chosen:
+            continue
+        out += [f"**{title}**", "", head]
+        for r in chosen:
+            cpu = f"{r['speaker_cpu_rt']:.4f}" if r.get("speaker_cpu_rt") is not None else "-"
+            rss = f"{r['peak_rss_mib']} MiB" if r.get("peak_rss_mib") else "-"
+            out.append(f"| {r['meeting']} | {r['minutes']} | {r['truth']} | {r['found']} | {r['error_final']} % | "
+                       f"{r['error_live']} % | {r['found_live']} | {r['covered']} % | {cpu} | {rss} | "
+                       f"{r['names_right']}/{r['names_made']} |")
+        out.append("")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", default=[], help="meetings whose name contains one of these words")
@@ -334,10 +354,14 @@ def main() -> None:
                              "small_share, small_s)")
     parser.add_argument("--long", type=float, help="minutes of the labeller-only long run")
     parser.add_argument("--json", type=Path, help="write the rows here")
+    parser.add_argument("--table", nargs="*", type=Path, help="print the Markdown table of these row files")
     args = parser.parse_args()
     print(machine(), "| load", os.getloadavg()[0] if hasattr(os, "getloadavg") else "?", flush=True)
     if args.long:
         long_run(args.long)
+        return
+    if args.table:
+        print(markdown([r for f in args.table for r in json.loads(f.read_text(encoding="utf-8"))]))
         return
     chosen = [m for m in MEETINGS if (not args.only or any(w in m.name for w in args.only))
               and (args.set == "all" or m.held_out == (args.set == "held-out"))]
@@ -345,6 +369,7 @@ def main() -> None:
     rows = run(chosen, args.again, params)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    print(markdown(rows))
 
 
 if __name__ == "__main__":
