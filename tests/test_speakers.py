@@ -202,3 +202,32 @@ def test_the_meeting_suggests_a_name_for_a_voice() -> None:
             ("Speaker 3", "Alice, can you check the budget?"), ("Speaker 1", "Okay.")]
     turns = [TranscriptLine(start=i, end=i + 1, speaker=s, text=t) for i, (s, t) in enumerate(said)]
     assert suggest(turns) == {"Speaker 2": "Bob"}  # Alice was asked once only: not enough to say
+
+
+def test_prompts_see_the_labels_and_a_name_beats_a_label_when_merging() -> None:
+    from stages.models import Segment
+    from stages.summarize.merge import merge_items
+    from stages.summarize.prompts import window_messages
+    from stages.summarize.schema import ActionItem
+
+    segments = [Segment(start=1, end=3, channel="system", speaker="Speaker 1", text="Bob, can you send the figures?"),
+                Segment(start=4, end=6, channel="system", speaker="Speaker 2", text="Yes, I will send the figures.")]
+    user = window_messages("en", 0, 60, segments)[1]["content"]
+    assert "Speaker 1: Bob, can you send the figures?" in user and "Speaker 2: Yes, I will" in user
+    assert "Speaker 1, Speaker 2: other people on the call" in user
+    merged = merge_items([ActionItem(owner="Speaker 2", task="send the figures"),
+                          ActionItem(owner="Bob", task="send the figures")], "en")
+    assert [(a.owner, a.task) for a in merged] == [("Bob", "send the figures")]
+
+
+def test_an_llm_owner_that_is_the_speaker_of_the_task_is_kept() -> None:
+    from stages.models import Segment
+    from stages.summarize.grounding import LlmWindow, ground
+
+    segments = [Segment(start=1, end=3, channel="system", speaker="Speaker 1", text="Who can send the figures?"),
+                Segment(start=4, end=6, channel="system", speaker="Speaker 2", text="I will send the figures today.")]
+    raw = LlmWindow.model_validate({"summary": "Speaker 2 sends the figures.", "action_items": [
+        {"owner": "Speaker 2", "task": "send the figures", "due": "today"},
+        {"owner": "Speaker 3", "task": "send the figures again", "due": ""}]})
+    mini, notes = ground(raw, segments, "en", 0, 60)
+    assert [a.owner for a in mini.action_items] == ["Speaker 2", ""], notes
