@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stages import atomic
 from stages.models import SpeakerLabels, TranscriptBatch
 from stages.spool import Session, now_iso, read_model
 from stages.summarize.schema import FinalReport
@@ -56,8 +57,6 @@ def label_meeting(session: Session, embedder: object, audio: np.ndarray, turns: 
         doc = TranscriptBatch(batch=b + 1, start=start, end=end, segments=segs, state={}, model="test",
                               language="en", transcribed_at=now_iso())
         doc = labeller.label(doc, lambda t0, t1: audio[int(t0 * RATE): int(t1 * RATE)])
-        from stages import atomic
-
         atomic.write_json(session.transcript_path(b + 1), doc)
     labeller.finish()
 
@@ -231,3 +230,29 @@ def test_an_llm_owner_that_is_the_speaker_of_the_task_is_kept() -> None:
         {"owner": "Speaker 3", "task": "send the figures again", "due": ""}]})
     mini, notes = ground(raw, segments, "en", 0, 60)
     assert [a.owner for a in mini.action_items] == ["Speaker 2", ""], notes
+
+
+def test_a_failing_labeller_costs_no_text_and_no_numbering(tmp_path: Path, embedder: object,
+                                                           demo: tuple[np.ndarray, list[dict[str, object]]]) -> None:
+    from stages.models import Segment
+    from stages.speakers.labeller import Labeller
+
+    audio, turns = demo
+    session = make_session(tmp_path / "fails", language="en")
+    labeller = Labeller(session, lambda: "en", embedder)  # type: ignore[arg-type]
+    first = [t for t in turns if float(t["start"]) < 10.0]  # type: ignore[arg-type]
+
+    def doc(batch: int, segs: list[dict[str, object]]) -> TranscriptBatch:
+        return TranscriptBatch(batch=batch, start=(batch - 1) * 10.0, end=batch * 10.0, state={}, model="test",
+                               language="en", transcribed_at=now_iso(),
+                               segments=[Segment(start=float(t["start"]), end=float(t["end"]), channel="system",
+                                                 speaker="Others", text=str(t["text"])) for t in segs])  # type: ignore[arg-type]
+
+    def broken(t0: float, t1: float) -> np.ndarray:
+        raise OSError("audio batch unreadable")
+
+    ok = labeller.label(doc(1, first), lambda t0, t1: audio[int(t0 * RATE): int(t1 * RATE)])
+    atomic.write_json(session.transcript_path(1), ok)  # as the transcriber does, before the next batch
+    failed = labeller.label(doc(2, first), broken)
+    assert [s.speaker for s in failed.segments] == ["Others"] * len(first)  # text kept, plain label
+    assert failed.speakers == ok.speakers  # the numbering goes on from where it was

@@ -57,6 +57,7 @@ class Embedder:
     """CAM++ in onnxruntime on one thread: embeddings cost about 1/50 of real time on one core."""
 
     def __init__(self, model: bytes | str, threads: int = 1) -> None:
+        import kaldi_native_fbank  # noqa: F401  (missing: said now, not at the first segment)
         import onnxruntime as ort
 
         options = ort.SessionOptions()

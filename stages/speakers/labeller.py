@@ -64,7 +64,24 @@ class Labeller:
         return track
 
     def label(self, doc: TranscriptBatch, audio: AudioFn) -> TranscriptBatch:
-        """`doc` with its system segments labelled and the speaker state after it."""
+        """`doc` with its system segments labelled and the speaker state after it.
+
+        Labels must never cost the transcript: if labelling fails, the file is written with the
+        channel's plain label and the speaker state carried over unchanged, and the error is logged."""
+        heard = len(self.heard)
+        try:
+            return self._label(doc, audio)
+        except Exception:
+            log.exception("speaker labels for batch %06d failed; its segments keep the channel's label", doc.batch)
+            try:
+                track = self._state_before(doc.batch)
+                del self.heard[heard:]  # as a restart would see it: this file holds no vectors
+            except Exception:
+                track, self.heard = SpeakerTrack(), []
+            self.track, self.after = track, doc.batch
+            return doc.model_copy(update={"speakers": track})
+
+    def _label(self, doc: TranscriptBatch, audio: AudioFn) -> TranscriptBatch:
         began = time.process_time()
         track = self._state_before(doc.batch).model_copy(deep=True)
         online = _online(track)

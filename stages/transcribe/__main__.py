@@ -91,7 +91,7 @@ def _labeller(session: Session, cfg: TranscribeConfig, manifest: SessionManifest
 
     try:
         return Labeller(session, language, Embedder(load_onnx()))
-    except SpeakerModelMissing as exc:  # the transcript matters more than its labels: go on without them
+    except (SpeakerModelMissing, ImportError) as exc:  # the transcript matters more than its labels
         logging.getLogger("transcribe").warning("speakers not told apart: %s", exc)
         return None
 
