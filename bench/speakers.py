@@ -5,6 +5,7 @@
     python -m bench.speakers --set tuning          # the meetings the thresholds were chosen on (or held-out)
     python -m bench.speakers --replay              # re-cluster the stored voices (no Whisper): tuning
     python -m bench.speakers --long 120            # the labeller alone on a 2-hour meeting: memory, CPU
+    python -m bench.speakers --labeller-only --only 40min   # the labeller alone on true turns
 
 Each meeting is captured into a session as an imported file (one mixed channel: the system
 channel), then the real transcriber stage runs on it (`python -m stages.transcribe --no-wait`),
@@ -264,8 +265,8 @@ def run(meetings: list[Meeting], again: bool, replay_params: dict[str, float] | 
     return results
 
 
-def long_run(minutes: float) -> None:
-    """The labeller alone, in-process, on a long meeting of real voices (segments = who spoke when):
+def labeller_only(m: Meeting) -> dict[str, Any]:
+    """The labeller alone, in-process, on a meeting whose segments are who spoke when (no Whisper):
     RSS and CPU every 10 minutes of meeting, then the final pass and its speaker error."""
     import psutil
 
@@ -277,10 +278,9 @@ def long_run(minutes: float) -> None:
     from stages.spool import now_iso
     from tests.spoolkit import make_session
 
-    m = Meeting(f"asterisk-auto-4spk-{minutes:g}min-s99", "asterisk", "auto", 4, minutes, 99, True)
     wav = ensure(m)
     truth = truth_of(m)
-    folder = SPOOL / f"long-{minutes:g}"
+    folder = SPOOL / f"labeller-only-{m.name}"
     shutil.rmtree(folder, ignore_errors=True)
     session = make_session(folder, language="en")
     proc = psutil.Process()
@@ -314,13 +314,18 @@ def long_run(minutes: float) -> None:
         doc2 = read_model(session.transcript_path(index), TranscriptBatch)
         spans += [(seg.start, seg.end, final.labels[f"{index:06d}"][i]) for i, seg in enumerate(doc2.segments)] \
             if doc2 else []
-    sc = score(truth, spans, seconds)
-    print(json.dumps({"meeting": m.name, "minutes": round(seconds / 60, 1), "error_final": round(100 * sc.error, 1),
-                      "found": sc.found, "found_all": sc.found_all, "truth": sc.truth,
-                      "live_cpu_rt": round(final.live_cpu_seconds / seconds, 4),
-                      "final_cpu_s": final.final_cpu_seconds, "final_wall_s": round(final_wall, 2),
-                      "rss_mib_every_10_min": [round(r) for r in rss],
-                      "peak_rss_mib": round(proc.memory_info().rss / 2**20)}))
+    live_spans = []
+    for index in session.transcribed_batches():
+        doc2 = read_model(session.transcript_path(index), TranscriptBatch)
+        live_spans += [(seg.start, seg.end, seg.speaker) for seg in doc2.segments] if doc2 else []
+    sc, live = score(truth, spans, seconds), score(truth, live_spans, seconds)
+    row = {"meeting": m.name, "minutes": round(seconds / 60, 1), "truth": sc.truth, "found": sc.found,
+           "found_all": sc.found_all, "error_final": round(100 * sc.error, 1), "error_live": round(100 * live.error, 1),
+           "found_live": live.found_all, "live_cpu_rt": round(final.live_cpu_seconds / seconds, 4),
+           "final_cpu_s": final.final_cpu_seconds, "final_wall_s": round(final_wall, 2),
+           "rss_mib_every_10_min": [round(r) for r in rss], "end_rss_mib": round(proc.memory_info().rss / 2**20)}
+    print(json.dumps(row), flush=True)
+    return row
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -352,19 +357,26 @@ def main() -> None:
     parser.add_argument("--replay", nargs="*", metavar="KEY=VALUE",
                         help="re-cluster stored voices with these thresholds (join, new, new_min_s, threshold, "
                              "small_share, small_s)")
-    parser.add_argument("--long", type=float, help="minutes of the labeller-only long run")
+    parser.add_argument("--long", type=float, help="minutes of a real-voice meeting for a labeller-only run")
+    parser.add_argument("--labeller-only", action="store_true",
+                        help="run the labeller alone on the chosen meetings' true turns (no Whisper)")
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument("--table", nargs="*", type=Path, help="print the Markdown table of these row files")
     args = parser.parse_args()
     print(machine(), "| load", os.getloadavg()[0] if hasattr(os, "getloadavg") else "?", flush=True)
     if args.long:
-        long_run(args.long)
+        labeller_only(Meeting(f"asterisk-auto-4spk-{args.long:g}min-s99", "asterisk", "auto", 4, args.long, 99, True))
         return
     if args.table:
         print(markdown([r for f in args.table for r in json.loads(f.read_text(encoding="utf-8"))]))
         return
     chosen = [m for m in MEETINGS if (not args.only or any(w in m.name for w in args.only))
               and (args.set == "all" or m.held_out == (args.set == "held-out"))]
+    if args.labeller_only:
+        found = [labeller_only(m) for m in chosen]
+        if args.json:
+            args.json.write_text(json.dumps(found, indent=1), encoding="utf-8")
+        return
     params = None if args.replay is None else {k: float(v) for k, v in (p.split("=") for p in args.replay)}
     rows = run(chosen, args.again, params)
     if args.json:
