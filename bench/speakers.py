@@ -163,7 +163,7 @@ def replay(session: Session, **params: float) -> tuple[Spans, Spans]:
     """Live and final labels again from the stored voices, with other thresholds (no Whisper, no embeddings):
     the labeller's steps (assign, regroup every REFINE_EVERY files, final pass) on the segments of the files."""
     rows = system_segments(session)
-    online = cluster.Online(**{k: v for k, v in params.items() if k in ("join", "new", "new_min_s")})  # type: ignore[arg-type]
+    online = cluster.Online(**{k: v for k, v in params.items() if k in ("join", "new", "new_min_s", "refine_small_s")})  # type: ignore[arg-type]
     heard: list[tuple[np.ndarray, float]] = []
     live, vectors, seconds, lives, spans = [], [], [], [], []
     last = None

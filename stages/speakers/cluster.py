@@ -29,6 +29,7 @@ MERGE = 0.90  # final pass: fragments whose centroids are this similar are one v
 SMALL_SHARE = 0.02  # final pass: a voice with less of the speech than this joins its closest neighbour
 SMALL_S = 20.0  # ... and so does one with less than this many seconds
 REFINE_EVERY = 6  # live: every this many transcript files (a minute), the voices are regrouped as at the end
+REFINE_SMALL_S = 12.0  # live regrouping: a voice needs this much speech to be kept apart (the final pass: 20 s)
 MAX_GROUPS = 400  # final pass: above this many segments, close neighbours are pooled first (time, memory)
 POOL = 0.80  # similarity at which neighbouring segments are pooled
 
@@ -66,6 +67,7 @@ class Online:
     join: float = JOIN
     new: float = NEW
     new_min_s: float = NEW_MIN_S
+    refine_small_s: float = REFINE_SMALL_S
 
     def assign(self, vector: np.ndarray, seconds: float) -> int:
         if not self.voices:
@@ -96,7 +98,7 @@ class Online:
             return
         cents = np.stack([v.centroid for v in self.voices])
         votes = [self.voices[int(i)].number for i in np.argmax(vectors @ cents.T, axis=1)]
-        numbers = final(vectors, seconds, votes)
+        numbers = final(vectors, seconds, votes, small_s=self.refine_small_s)
         voices: dict[int, Voice] = {}
         for v, s, n in zip(vectors, seconds, numbers, strict=True):
             found = voices.setdefault(n, Voice(n, np.zeros_like(v), 0.0))
