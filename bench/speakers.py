@@ -328,6 +328,45 @@ def labeller_only(m: Meeting) -> dict[str, Any]:
     return row
 
 
+def owners() -> None:
+    """Owners of the scripts' action items in the offline report, the other people told apart by voice or not.
+
+    The hand-written meetings (../shared/meetings) and the test fixtures, with perfect labels
+    (from the script): how often a task gets its real owner, by name or by that person's label."""
+    import tempfile
+
+    from bench.common import SHARED
+    from stages.summarize.schema import FinalReport
+    from stages.summarize.scripted import make_session, segments_of, write_transcript
+
+    paths = [*sorted((SHARED / "meetings").glob("*.json")), *sorted((ROOT / "tests" / "fixtures").glob("summ*.json"))]
+    scripts = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    options = {"interval_minutes": 2.0, "window_minutes": 1.0}
+    for voices in (False, True):
+        right = total = 0
+        for script in scripts:
+            with tempfile.TemporaryDirectory() as tmp:
+                session = make_session(Path(tmp) / "s", script, summarize=options)
+                write_transcript(session, script, voices=voices)
+                subprocess.run([sys.executable, "-m", "stages.summarize", str(session.path)], cwd=ROOT, check=True,
+                               stderr=subprocess.DEVNULL, env=dict(os.environ, MEETING_ASSISTANT_NO_USER_CONFIG="1"))
+                report = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
+                turns = script["turns"]
+                said = {seg.text: seg.speaker for seg in segments_of(script, voices=voices)}
+                label_of = {t["speaker"]: said[" ".join(t["text"].split())] for t in turns}
+                for item in script["truth"]["action_items"]:
+                    total += 1
+                    keys = [k.lower() for k in item["keywords"]]
+                    found = [a for a in report.action_items if any(k in a.task.lower() for k in keys)]
+                    label = label_of.get(item["owner"], "?") if voices else "?"  # "Others" says nobody
+                    ok = any(a.owner in (item["owner"], label) for a in found)
+                    right += ok
+                    print(f"  voices={voices} {script['title'][:28]:28s} {item['task'][:40]:40s} "
+                          f"truth {item['owner']:6s} named={item.get('owner_named', True)!s:5s} "
+                          f"-> {[a.owner for a in found]} {'ok' if ok else ''}")
+        print(f"voices={voices}: {right}/{total} action items with their real owner (name or label)")
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The table for BENCHMARKS.md: one line per meeting, tuning and held-out meetings apart."""
     head = ("| meeting | min | people | found (final) | error final | error live | found live | speech labelled |"
@@ -361,11 +400,15 @@ def main() -> None:
     parser.add_argument("--labeller-only", action="store_true",
                         help="run the labeller alone on the chosen meetings' true turns (no Whisper)")
     parser.add_argument("--json", type=Path, help="write the rows here")
+    parser.add_argument("--owners", action="store_true", help="action-item owners with and without voice labels")
     parser.add_argument("--table", nargs="*", type=Path, help="print the Markdown table of these row files")
     args = parser.parse_args()
     print(machine(), "| load", os.getloadavg()[0] if hasattr(os, "getloadavg") else "?", flush=True)
     if args.long:
         labeller_only(Meeting(f"asterisk-auto-4spk-{args.long:g}min-s99", "asterisk", "auto", 4, args.long, 99, True))
+        return
+    if args.owners:
+        owners()
         return
     if args.table:
         print(markdown([r for f in args.table for r in json.loads(f.read_text(encoding="utf-8"))]))
