@@ -243,12 +243,12 @@ def run(meetings: list[Meeting], again: bool, replay_params: dict[str, float] | 
         cpu_stage = rss = None
         if replay_params is None and (again or not session.speakers_path.exists()):
             cpu_stage, rss = transcribe(session)
-        if replay_params is not None:
-            live, final = replay(session, **replay_params)
-            spk_cpu = None
-        else:  # live labels replayed with today's code from the stored voices: the same steps as the labeller
-            live, _ = replay(session)
-            _, final, doc = stored_labels(session)
+        # labels from the stored voices with today's code: the labeller's steps, so a threshold changed after
+        # the run needs no new Whisper pass (the run's own labels are in the files and speakers.json)
+        live, final = replay(session, **(replay_params or {}))
+        spk_cpu = None
+        if replay_params is None:
+            _, _, doc = stored_labels(session)
             spk_cpu = doc.live_cpu_seconds + doc.final_cpu_seconds
         truth = truth_of(m)
         s_live, s_final = score(truth, live, duration), score(truth, final, duration)
