@@ -256,3 +256,13 @@ def test_a_failing_labeller_costs_no_text_and_no_numbering(tmp_path: Path, embed
     failed = labeller.label(doc(2, first), broken)
     assert [s.speaker for s in failed.segments] == ["Others"] * len(first)  # text kept, plain label
     assert failed.speakers == ok.speakers  # the numbering goes on from where it was
+
+
+def test_final_pass_joins_fragments_of_equal_length() -> None:
+    """Two fragments of one voice with the same amount of speech are joined (this once looped forever)."""
+    from stages.speakers import cluster
+
+    gram = np.array([[1, .85, .79, .79], [.85, 1, .79, .79], [.79, .79, 1, .85], [.79, .79, .85, 1]])
+    vectors = np.zeros((4, 192), dtype=np.float32)
+    vectors[:, :4] = np.linalg.cholesky(gram)  # rows with exactly these similarities
+    assert cluster.final(vectors, np.full(4, 30.0), [1, 1, 2, 2]) == [1, 1, 1, 1]

@@ -83,16 +83,27 @@ def test_a_deleted_transcript_file_comes_back_and_nothing_else_changes(transcrib
     assert [s["text"] for s in new["segments"]] == [s["text"] for s in old["segments"]]
 
 
-def test_silence_and_noise_produce_no_text(tmp_path: Path) -> None:
+def music(seconds: float) -> np.ndarray:
+    """Chords on a beat: three harmonic tones per chord, a new chord every half second."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    roots = np.array([220.0, 261.6, 196.0, 174.6])[(t * 2).astype(int) % 4]
+    tone = sum(np.sin(2 * np.pi * roots * ratio * t) * (0.5 ** k) for k, ratio in enumerate((1.0, 1.25, 1.5)))
+    envelope = np.exp(-4 * ((t * 2) % 1))  # each chord struck, then fading
+    return (tone * envelope * 0.2 * 32767).astype(np.int16)
+
+
+def test_silence_noise_and_music_produce_no_text_and_no_speaker(tmp_path: Path) -> None:
     rng = np.random.default_rng(7)
     silence = np.zeros(120 * 16000, dtype=np.int16)
-    noise = (rng.normal(0, 0.03, 120 * 16000) * 32767).astype(np.int16)  # about -30 dBFS hiss
+    noise = (rng.normal(0, 0.03, 90 * 16000) * 32767).astype(np.int16)  # about -30 dBFS hiss
     session = make_session(tmp_path / "quiet", sources=["mic", "system"], language="fr")
-    write_batches(session, silence, np.concatenate([noise, silence]))
+    write_batches(session, silence, np.concatenate([noise, music(30), silence]))
     result = run_stage("transcribe", session.path)
     assert result.returncode == 0, result.stderr
     assert len(session.transcribed_batches()) == 24
     assert transcript_text(session) == ""
+    final = read_model(session.speakers_path, SpeakerLabels)
+    assert final is not None and final.speakers == []
 
 
 def test_late_start_catches_up_with_several_batches_per_call(tmp_path: Path, demo_pcm: np.ndarray) -> None:

@@ -175,7 +175,8 @@ def final(vectors: np.ndarray, seconds: np.ndarray, live: list[int], threshold: 
         pairs = [(float(cents[a] @ cents[b]), a, b) for a, b in itertools.combinations(ids, 2)]
         sim, a, b = max(pairs)
         if sim >= merge:
-            group[group == min(a, b, key=lambda g: amount[g])] = max(a, b, key=lambda g: amount[g])
+            small, big = sorted((a, b), key=lambda g: (amount[g], g))  # distinct even when the amounts are equal
+            group[group == small] = big
             continue
         # too little speech to be sure of a voice: it joins the closest one
         smallest = min(ids, key=lambda g: amount[g])
