@@ -112,22 +112,24 @@ class Online:
 def _pool(vectors: np.ndarray, seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Segments pooled greedily, in time order, into groups of near-identical voice (bounds the final pass)."""
     owner = np.zeros(len(vectors), dtype=np.int64)
-    totals: list[np.ndarray] = []
-    weights: list[float] = []
+    totals = np.zeros_like(vectors, dtype=np.float64)  # at most one group per segment
+    cents = np.zeros_like(vectors, dtype=np.float64)
+    weights = np.zeros(len(vectors))
+    count = 0
     for i, (v, s) in enumerate(zip(vectors, seconds, strict=True)):
-        if totals:
-            cents = np.stack([unit(t) for t in totals])
-            sims = cents @ v
-            j = int(np.argmax(sims))
-            if sims[j] >= POOL:
-                totals[j] = totals[j] + s * v
-                weights[j] += float(s)
-                owner[i] = j
-                continue
-        totals.append(s * v)
-        weights.append(float(s))
-        owner[i] = len(totals) - 1
-    return np.stack([unit(t) for t in totals]), np.array(weights), owner
+        j = count
+        if count:
+            sims = cents[:count] @ v
+            best = int(np.argmax(sims))
+            if sims[best] >= POOL:
+                j = best
+        if j == count:
+            count += 1
+        totals[j] += float(s) * v
+        cents[j] = unit(totals[j])
+        weights[j] += float(s)
+        owner[i] = j
+    return cents[:count].astype(np.float32), weights[:count], owner
 
 
 def _average_linkage(vectors: np.ndarray, weights: np.ndarray, threshold: float) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +37,30 @@ def _saved(online: cluster.Online) -> list[VoiceState]:
                        centroid=cluster.encode(v.centroid)) for v in online.voices]
 
 
+@dataclass
+class Heard:
+    """What the transcript files hold about the speakers, kept in memory so the final pass reads no file
+    (rebuilt from the files after a restart)."""
+
+    plain: dict[str, list[str]] = field(default_factory=dict)  # every file's segment labels, in order
+    rows: list[tuple[str, int, int, np.ndarray | None, float]] = field(default_factory=list)
+    # (file, segment index, live number, vector or None, seconds) of every labelled system segment
+
+    def add(self, key: str, doc: TranscriptBatch) -> None:
+        self.plain[key] = [s.speaker for s in doc.segments]
+        for i, seg in enumerate(doc.segments):
+            number = labels.number_of(seg.speaker)
+            if seg.channel == "system" and number is not None:
+                vector = cluster.decode(seg.voice) if seg.voice else None
+                self.rows.append((key, i, number, vector, max(0.01, seg.end - seg.start)))
+
+    def voices(self) -> tuple[np.ndarray, np.ndarray]:
+        embedded = [(v, s) for _, _, _, v, s in self.rows if v is not None]
+        if not embedded:
+            return np.zeros((0, 1), dtype=np.float32), np.zeros(0)
+        return np.stack([v for v, _ in embedded]), np.array([s for _, s in embedded])
+
+
 class Labeller:
     def __init__(self, session: Session, language: Callable[[], str], embedder: Embedder) -> None:
         self.session = session
@@ -43,13 +68,13 @@ class Labeller:
         self.embedder = embedder
         self.track: SpeakerTrack | None = None
         self.after: int | None = None  # the transcript file whose state `track` is
-        self.heard: list[tuple[np.ndarray, float]] = []  # (vector, seconds) of every segment so far: regrouping
+        self.heard = Heard()
 
     def _state_before(self, batch: int) -> SpeakerTrack:
         earlier = [i for i in self.session.transcribed_batches() if i < batch]
         if self.track is not None and self.after == (earlier[-1] if earlier else None):
             return self.track
-        self.heard = []
+        self.heard = Heard()
         track = SpeakerTrack()
         for index in earlier:  # a restart (or a hole filled): what was heard before comes from the files
             try:
@@ -58,7 +83,7 @@ class Labeller:
                 doc = None  # the transcriber quarantines it and rewrites it
             if doc is None:
                 continue
-            self.heard += [(cluster.decode(s.voice), s.end - s.start) for s in doc.segments if s.voice]
+            self.heard.add(f"{index:06d}", doc)
             if index == earlier[-1] and doc.speakers:
                 track = doc.speakers
         return track
@@ -68,18 +93,18 @@ class Labeller:
 
         Labels must never cost the transcript: if labelling fails, the file is written with the
         channel's plain label and the speaker state carried over unchanged, and the error is logged."""
-        heard = len(self.heard)
         try:
-            return self._label(doc, audio)
+            done = self._label(doc, audio)
         except Exception:
             log.exception("speaker labels for batch %06d failed; its segments keep the channel's label", doc.batch)
             try:
                 track = self._state_before(doc.batch)
-                del self.heard[heard:]  # as a restart would see it: this file holds no vectors
             except Exception:
-                track, self.heard = SpeakerTrack(), []
-            self.track, self.after = track, doc.batch
-            return doc.model_copy(update={"speakers": track})
+                track, self.heard = SpeakerTrack(), Heard()
+            done = doc.model_copy(update={"speakers": track})
+        self.heard.add(f"{doc.batch:06d}", done)  # as a restart would read it back
+        self.track, self.after = done.speakers, doc.batch
+        return done
 
     def _label(self, doc: TranscriptBatch, audio: AudioFn) -> TranscriptBatch:
         began = time.process_time()
@@ -87,6 +112,8 @@ class Labeller:
         online = _online(track)
         language = self.language()
         out: list[Segment] = []
+        vectors, weights = self.heard.voices()
+        new: list[tuple[np.ndarray, float]] = []
         for seg in doc.segments:
             if seg.channel != "system" or not seg.text.strip():
                 out.append(seg)
@@ -96,21 +123,23 @@ class Labeller:
             voice = None
             if windows:
                 vector = cluster.unit(sum(((b - a) * v for a, b, v in windows), np.zeros(windows[0][2].shape)))
-                vector = cluster.decode(cluster.encode(vector))  # as the spool keeps it: a restart sees the same
-                number = online.assign(vector, seconds)
                 voice = cluster.encode(vector)
-                self.heard.append((vector, seconds))
+                vector = cluster.decode(voice)  # as the spool keeps it: a restart sees the same
+                number = online.assign(vector, seconds)
+                new.append((vector, max(0.01, seconds)))
             else:  # too short to say: most likely whoever spoke just before
                 number = track.last if track.last is not None else online.next_number
             track.last = number
             track.speech_seconds = round(track.speech_seconds + seconds, 2)
             out.append(seg.model_copy(update={"speaker": labels.label(number, language), "voice": voice}))
-        if doc.batch % cluster.REFINE_EVERY == 0 and self.heard:
-            online.refine(np.stack([v for v, _ in self.heard]), np.array([s for _, s in self.heard]))
+        if doc.batch % cluster.REFINE_EVERY == 0 and (len(vectors) or new):
+            if new:
+                vectors = np.concatenate([vectors.reshape(-1, new[0][0].size), np.stack([v for v, _ in new])])
+                weights = np.concatenate([weights, [w for _, w in new]])
+            online.refine(vectors, weights)
         track.voices = _saved(online)
         track.next_number = online.next_number
         track.cpu_seconds = round(track.cpu_seconds + time.process_time() - began, 3)
-        self.track, self.after = track, doc.batch
         return doc.model_copy(update={"segments": out, "speakers": track})
 
     def finish(self) -> None:
@@ -118,51 +147,44 @@ class Labeller:
         if self.session.speakers_path.exists():
             return
         began = time.process_time()
-        rows: list[tuple[str, int]] = []  # (file, segment index) of every system segment
-        vectors: list[np.ndarray] = []
-        seconds: list[float] = []
-        live: list[int] = []
-        plain: dict[str, list[str]] = {}
-        last_track: SpeakerTrack | None = None
-        for index in self.session.transcribed_batches():
-            doc = read_model(self.session.transcript_path(index), TranscriptBatch)
-            if doc is None:
-                continue
-            key = f"{index:06d}"
-            plain[key] = [s.speaker for s in doc.segments]
-            last_track = doc.speakers or last_track
-            for i, seg in enumerate(doc.segments):
-                number = labels.number_of(seg.speaker)
-                if seg.channel != "system" or number is None:
-                    continue
-                rows.append((key, i))
-                vectors.append(cluster.decode(seg.voice) if seg.voice else np.zeros(0, dtype=np.float32))
-                seconds.append(max(0.01, seg.end - seg.start))
-                live.append(number)
-        embedded = [k for k, v in enumerate(vectors) if v.size]
-        numbers = cluster.final(np.stack([vectors[k] for k in embedded]), np.array([seconds[k] for k in embedded]),
-                                [live[k] for k in embedded]) if embedded else []
+        batches = self.session.transcribed_batches()
+        if batches and (self.after != batches[-1] or len(self.heard.plain) != len(batches)):
+            self._state_before(batches[-1] + 1)  # not all in memory (a restart at the very end): read the files
+            self.track, self.after = None, None
+        heard = self.heard
+        vectors, seconds = heard.voices()
+        embedded = [k for k, row in enumerate(heard.rows) if row[3] is not None]
+        numbers = cluster.final(vectors, seconds, [heard.rows[k][2] for k in embedded]) if embedded else []
         final_of = dict(zip(embedded, numbers, strict=True))
         # a segment too short to embed follows the final voice that most of its live number went to
         votes: dict[int, dict[int, float]] = {}
         for k, number in final_of.items():
-            votes.setdefault(live[k], {}).setdefault(number, 0.0)
-            votes[live[k]][number] += seconds[k]
+            live = heard.rows[k][2]
+            votes.setdefault(live, {}).setdefault(number, 0.0)
+            votes[live][number] += heard.rows[k][4]
         language = self.language()
+        plain = {key: list(row) for key, row in heard.plain.items()}
         order: list[str] = []
-        for k, (key, i) in enumerate(rows):
-            number = final_of.get(k)
-            if number is None:
-                options = votes.get(live[k])
-                number = max(options, key=lambda n: options[n]) if options else live[k]
+        for k, (key, i, live, _, _) in enumerate(heard.rows):
+            options = votes.get(live)
+            number = final_of.get(k, max(options, key=lambda n: options[n]) if options else live)
             name = labels.label(number, language)
             plain[key][i] = name
             if name not in order:
                 order.append(name)
-        result = SpeakerLabels(labels=plain, speakers=order,
-                            live_cpu_seconds=last_track.cpu_seconds if last_track else 0.0,
-                            final_cpu_seconds=round(time.process_time() - began, 3),
-                            speech_seconds=last_track.speech_seconds if last_track else 0.0, written_at=now_iso())
+        last = self._last_track(batches)
+        result = SpeakerLabels(labels=plain, speakers=order, live_cpu_seconds=last.cpu_seconds,
+                               final_cpu_seconds=round(time.process_time() - began, 3),
+                               speech_seconds=last.speech_seconds, written_at=now_iso())
         atomic.write_json(self.session.speakers_path, result)
         log.info("speakers: %d told apart (%s); %.1f s of CPU for %.0f s of speech", len(order), ", ".join(order),
                  result.live_cpu_seconds + result.final_cpu_seconds, result.speech_seconds)
+
+    def _last_track(self, batches: list[int]) -> SpeakerTrack:
+        if self.track is not None:
+            return self.track
+        for index in reversed(batches):
+            doc = read_model(self.session.transcript_path(index), TranscriptBatch)
+            if doc is not None and doc.speakers is not None:
+                return doc.speakers
+        return SpeakerTrack()
