@@ -143,11 +143,14 @@ class Labeller:
         return doc.model_copy(update={"segments": out, "speakers": track})
 
     def finish(self) -> None:
-        """Write `transcript/speakers.json` (once): the final labels from all the meeting's voices."""
-        if self.session.speakers_path.exists():
-            return
+        """Write `transcript/speakers.json`: the final labels from all the meeting's voices (again only when a
+        transcript file is newer than it: a batch redone after a resume)."""
         began = time.process_time()
         batches = self.session.transcribed_batches()
+        written = self.session.speakers_path.stat().st_mtime_ns if self.session.speakers_path.exists() else None
+        if written is not None and all(self.session.transcript_path(i).stat().st_mtime_ns <= written
+                                       for i in batches):
+            return
         if batches and (self.after != batches[-1] or len(self.heard.plain) != len(batches)):
             self._state_before(batches[-1] + 1)  # not all in memory (a restart at the very end): read the files
             self.track, self.after = None, None
