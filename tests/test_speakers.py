@@ -266,3 +266,24 @@ def test_final_pass_joins_fragments_of_equal_length() -> None:
     vectors = np.zeros((4, 192), dtype=np.float32)
     vectors[:, :4] = np.linalg.cholesky(gram)  # rows with exactly these similarities
     assert cluster.final(vectors, np.full(4, 30.0), [1, 1, 2, 2]) == [1, 1, 1, 1]
+
+
+def test_owners_written_live_follow_the_final_labels_and_names(tmp_path: Path) -> None:
+    """A summary written during the meeting says "Speaker 1"; the final pass called that voice "Speaker 4"."""
+    from stages.summarize.transcript import TranscriptView
+
+    data = script("en")
+    session = scripted_session(tmp_path / "relabel", data)
+    batches = write_transcript(session, data, voices=True)
+    final = {f"{b.batch:06d}": [s.speaker.replace("Speaker 1", "Speaker 4") for s in b.segments] for b in batches}
+    atomic.write_json(session.speakers_path, SpeakerLabels(labels=final, speakers=[], live_cpu_seconds=0,
+                                                           final_cpu_seconds=0, speech_seconds=0,
+                                                           written_at=now_iso()))
+    view = TranscriptView(session)
+    view.refresh()
+    assert view.owner_names()["Speaker 1"] == "Speaker 4"
+    assert {s.speaker for s in view.all_segments()} == {"You", "Speaker 4", "Speaker 2", "Speaker 3"}
+    session.names_path.write_text(json.dumps({"Speaker 4": "Tom"}), encoding="utf-8")
+    view = TranscriptView(session)
+    view.refresh()
+    assert view.owner_names()["Speaker 1"] == "Tom"

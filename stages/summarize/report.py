@@ -47,6 +47,12 @@ def build(manifest: SessionManifest, session_name: str, language: str, chunks: l
         gaps=gaps, chunks=len(chunks), generated_at=now_iso())
 
 
+def with_owner_names(report: FinalReport, names: dict[str, str]) -> FinalReport:
+    """Owners as the report names speakers: a live label the final pass changed, or a name given since."""
+    items = [a.model_copy(update={"owner": names.get(a.owner, a.owner)}) for a in report.action_items]
+    return report.model_copy(update={"action_items": items})
+
+
 def with_speakers(report: FinalReport, lines: list[TranscriptLine]) -> FinalReport:
     """The report with who speaks, and the names the meeting suggests for voice labels."""
     turns = [TranscriptLine(start=a, end=b, speaker=who, text=text) for a, b, who, text in blocks(lines)]

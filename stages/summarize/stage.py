@@ -235,5 +235,6 @@ class Summarizer:
             synthesis = SynthesisFile(summary="", chunks=[], backend="none", llm="none", updated_at=now_iso())
         final = report.build(self.manifest, self.session.name, self.language(), chunks, synthesis,
                              self.view.gaps(), self.view.end_time(), self.runner.notes)
+        final = report.with_owner_names(final, self.view.owner_names())
         end = report.write(self.report_dir, final, report.transcript_lines(self.view))
         log.info("report written to %s (%s)", self.report_dir, end.llm)

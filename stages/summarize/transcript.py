@@ -50,6 +50,16 @@ class Speakers:
         self.final: SpeakerLabels | None = None
         self.names = given_names(session)
 
+    def owners(self, docs: list[tuple[int, TranscriptBatch]]) -> dict[str, str]:
+        """Live label -> the report's name for it (the final label most of its speech got, or its given name):
+        summaries written during the meeting name owners by live labels."""
+        votes: dict[str, dict[str, float]] = {}
+        for index, doc in docs:
+            for before, after in zip(doc.segments, self.apply(index, doc).segments, strict=True):
+                votes.setdefault(before.speaker, {}).setdefault(after.speaker, 0.0)
+                votes[before.speaker][after.speaker] += max(0.01, before.end - before.start)
+        return {live: max(v, key=lambda k: v[k]) for live, v in votes.items()}
+
     def apply(self, index: int, doc: TranscriptBatch) -> TranscriptBatch:
         if self.final is None and self.session.speakers_path.exists():
             self.final = read_model(self.session.speakers_path, SpeakerLabels)
@@ -163,6 +173,11 @@ class TranscriptView:
             doc = read_model(self.session.transcript_path(index), TranscriptBatch)
             found += spoken_segments(self.speakers.apply(index, doc)) if doc else []
         return sorted(found, key=time_order)
+
+    def owner_names(self) -> dict[str, str]:
+        """How owners written with live speaker labels read in the report (see `Speakers.owners`)."""
+        docs = [(i, read_model(self.session.transcript_path(i), TranscriptBatch)) for i in sorted(self.batches)]
+        return self.speakers.owners([(i, d) for i, d in docs if d is not None])
 
     def end_time(self) -> float:
         """When the meeting ended, as far as the transcript says."""
