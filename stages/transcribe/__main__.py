@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 def _loop(session: Session, cfg: TranscribeConfig, manifest: SessionManifest, engine: Engine, no_wait: bool,
           live: bool) -> int:
     log = logging.getLogger("transcribe")
-    language = lambda: engine.language or manifest.language  # noqa: E731
+    def language() -> str:
+        return engine.language or manifest.language
+
     job = Transcription(session, cfg, list(manifest.sources), engine.transcribe, language, cfg.model, live=live,
                         speakers=_labeller(session, cfg, manifest, language))
     waker = Waker(session.audio, session.transcript)
