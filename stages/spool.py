@@ -180,6 +180,16 @@ class Session:
     def engine_path(self) -> Path:
         return self.path / "engine.json"
 
+    @property
+    def speakers_path(self) -> Path:
+        """The final speaker labels (transcriber, written before END.json)."""
+        return self.transcript / "speakers.json"
+
+    @property
+    def names_path(self) -> Path:
+        """Names people gave to speaker labels (`report --speaker "Speaker 2=Bob"`)."""
+        return self.path / "names.json"
+
     def audio_end(self) -> AudioEnd | None:
         return read_model(self.audio_end_path, AudioEnd)
 

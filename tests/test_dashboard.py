@@ -49,8 +49,8 @@ def test_dashboard_shows_levels_progress_lines_and_obeys_keys(tmp_path: Path) ->
         shown = wait_screen(name, "Others", timeout=60)
         assert "Réunion tmux" in shown and "dBFS" in shown and "batches captured" in shown
         assert "import" in shown and "ETA" in shown  # a file source shows its progress
-        wait_screen(name, "Good morning", timeout=90)  # a transcript line with its speaker
-        assert "Others" in screen(name)
+        wait_screen(name, "Good morning", timeout=90)  # a transcript line with its speaker (its voice's label)
+        assert "Speaker 1" in screen(name)
         tmux("send-keys", "-t", name, "p")
         wait_screen(name, "Paused")
         (session,) = iter_sessions(spool)

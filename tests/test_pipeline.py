@@ -115,7 +115,8 @@ def test_kill_9_of_the_transcriber_loses_and_duplicates_nothing(tmp_path: Path) 
     assert stage_pids(session.path) == {} or not (session.path / "supervisor.lock").exists()
     audio = session.audio_batches()
     assert session.transcribed_batches() == audio  # exactly one transcript file per batch
-    assert sorted(p.name for p in session.transcript.iterdir()) == [f"{i:06d}.json" for i in audio] + ["END.json"]
+    assert sorted(p.name for p in session.transcript.iterdir()) == [f"{i:06d}.json" for i in audio] + [
+        "END.json", "speakers.json"]
     segments = json.loads((session.report / "transcript.json").read_text(encoding="utf-8"))
     error = wer(reference_text("en"), " ".join(s["text"] for s in segments), "en")
     assert error < 0.15, f"WER {error:.3f}"

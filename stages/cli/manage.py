@@ -10,6 +10,7 @@ import typer
 from stages import lock
 from stages.cli.common import SpoolOpt, console, fail, pick_session, settings
 from stages.sessions import spool_root
+from stages.speakers.labels import rename_speakers
 from stages.spool import iter_sessions
 from stages.supervise import STAGES, stage_command
 
@@ -82,16 +83,24 @@ def report(
     spool: str = SpoolOpt,
     llm: str = typer.Option(None, "--llm", help="Backend for the new summaries: auto, ollama, local, openai, "
                                                 "anthropic, offline."),
+    speaker: list[str] = typer.Option(None, "--speaker", help='Name a speaker everywhere: "Speaker 2=Bob" '
+                                                              "(repeat for several)."),
 ) -> None:
-    """Rewrite the mini-summaries and the report, for example with another LLM.
+    """Rewrite the mini-summaries and the report, for example with another LLM or with speakers' names.
 
-    Example: python supervisor.py report 20261123-1405-reunion-projet-x --llm local
+    Example: python supervisor.py report 20261123-1405-reunion-projet-x --llm local --speaker "Speaker 2=Bob"
     """
     from stages.summarize import regenerate
 
     session = pick_session(session_key, spool, running_first=False)
     if lock.is_running(session):
         fail(f"{session.name} is still running; stop it first (`python supervisor.py down`)")
+    if speaker:
+        try:
+            named = rename_speakers(session, speaker)
+        except ValueError as exc:
+            fail(str(exc))
+        console.print("Speakers: " + ", ".join(f"{k} = {v}" for k, v in named.items()))
     try:
         folder = regenerate(session, llm)
     except PermissionError as exc:

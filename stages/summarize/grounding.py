@@ -112,6 +112,15 @@ def _named_near(folded_name: str, seg: Segment | None, segments: list[Segment]) 
     return any(f" {folded_name} " in f" {fold(s.text)} " for s in around)
 
 
+def _speaks_near(folded_name: str, seg: Segment | None, segments: list[Segment]) -> bool:
+    """Is the owner a speaker (a voice label such as "Speaker 2", or the name given to it) of the task's line
+    or the line after it (a task taken on: "Can you...?" "Yes, I will...")?"""
+    if not folded_name or seg is None:
+        return False
+    at = segments.index(seg)
+    return any(fold(s.speaker) == folded_name for s in segments[at: at + 2])
+
+
 def _dedupe(items: list[str]) -> list[str]:
     out: list[str] = []
     for item in items:
@@ -248,7 +257,7 @@ def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
         seg = best_segment(item.task, segments)
         if folded_owner in labels:
             owner = labels[folded_owner]
-        elif owner and not _named_near(folded_owner, seg, segments):
+        elif owner and not _named_near(folded_owner, seg, segments) and not _speaks_near(folded_owner, seg, segments):
             notes.append(f"owner {owner!r} not named where the task is said: left unknown")
             owner = ""
         if fold(owner) in ("", *labels) and any(similarity(item.task, d) >= SAME_AS_DECISION for d in decisions):

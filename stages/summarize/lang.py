@@ -18,6 +18,8 @@ LABELS: dict[str, dict[str, str]] = {
         "details": "Détails", "date": "Date", "duration": "Durée", "written_by": "Rédigé par",
         "none": "Aucun élément.", "unknown": "—", "mini": "Résumés par période", "notes": "Remarques",
         "offline_note": "Rédigé sans modèle de langue (mode hors ligne : phrases extraites du texte).",
+        "names_note": "Noms suggérés par la réunion elle-même (à confirmer) : {pairs}. Pour les adopter partout : "
+                      "python supervisor.py report {session} {options}",
     },
     "en": {
         "report": "Meeting report", "summary": "Summary", "key_points": "Key points", "decisions": "Decisions",
@@ -27,6 +29,8 @@ LABELS: dict[str, dict[str, str]] = {
         "details": "Details", "date": "Date", "duration": "Duration", "written_by": "Written by",
         "none": "None.", "unknown": "—", "mini": "Summaries by period", "notes": "Notes",
         "offline_note": "Written without a language model (offline mode: sentences taken from the transcript).",
+        "names_note": "Names the meeting itself suggests (unconfirmed): {pairs}. To use them everywhere: "
+                      "python supervisor.py report {session} {options}",
     },
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from stages.speakers.labels import number_of
 from stages.summarize import lang
 from stages.summarize.schema import ActionItem, Highlight, MiniSummary
 from stages.summarize.text import fold, similarity, stem, stems
@@ -22,9 +23,14 @@ def _generic_owners(language: str) -> set[str]:
     return {"", *(fold(x) for x in lang.speakers(language)), "you", "others", "vous", "participants"}
 
 
+def _is_generic(folded: str, generic: set[str]) -> bool:
+    """A channel or a voice label ("Speaker 2"): it says who, less precisely than a name."""
+    return folded in generic or number_of(folded.title()) is not None
+
+
 def _owner_rank(owner: str, generic: set[str]) -> int:
     folded = fold(owner)
-    return 0 if not folded else 1 if folded in generic else 2
+    return 0 if not folded else 1 if _is_generic(folded, generic) else 2
 
 
 _MONTH_TEXT = """january february march april may june july august september october november december janvier
@@ -70,7 +76,7 @@ def same_item(a: ActionItem, b: ActionItem, generic: set[str]) -> bool:
     if similarity(a.task, b.task) < SAME_TASK:
         return False
     oa, ob = fold(a.owner), fold(b.owner)
-    if oa != ob and oa not in generic and ob not in generic:
+    if oa != ob and not _is_generic(oa, generic) and not _is_generic(ob, generic):
         return False
     da, db = fold(a.due), fold(b.due)
     return not (da and db and da != db and da not in db and db not in da)

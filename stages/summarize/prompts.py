@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from stages.models import Segment
+from stages.speakers.labels import number_of
 from stages.summarize import lang
 from stages.summarize.schema import MiniSummary
 from stages.summarize.text import clock
@@ -204,6 +205,12 @@ def window_messages(language: str, start: float, end: float, segments: list[Segm
         user += "\n" + head + "".join(f"- {decision}: {d}\n" for d in found.decisions)
         user += "".join(f"- {task}: {a.owner or '?'}: {a.task}" + (f" ({a.due})" if a.due else "") + "\n"
                         for a in found.action_items)
+    voices = sorted({seg.speaker for seg in segments if number_of(seg.speaker) is not None})
+    if voices:  # after the transcript, so the cached fixed prefix stays the same
+        user += (f"\n\n{', '.join(voices)} : d'autres personnes de l'appel, distinguées par leur voix ; quand l'une "
+                 "d'elles dit « je vais… », la tâche est à elle (owner = son étiquette)." if family == "fr" else
+                 f"\n\n{', '.join(voices)}: other people on the call, told apart by their voices; when one of them "
+                 "says \"I'll…\", the task is theirs (owner = their label).")
     if vocabulary:  # after the transcript, so the cached fixed prefix stays the same
         user += ("\nNoms et termes de cette réunion (à écrire ainsi) : " if family == "fr"
                  else "\nNames and terms of this meeting (spell them this way): ") + ", ".join(vocabulary) + "\n"

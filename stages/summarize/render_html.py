@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from stages.summarize import lang
-from stages.summarize.render_md import when
+from stages.summarize.render_md import names_note, when
 from stages.summarize.schema import FinalReport, TranscriptLine
 from stages.summarize.text import clock
 from stages.summarize.transcript import blocks
@@ -74,6 +74,8 @@ def render(report: FinalReport, lines: list[TranscriptLine] | None) -> str:
     if report.backend == "offline":
         parts.append(f'<p class="note">{e(t["offline_note"])}</p>')
     parts += [f'<p class="note">{e(n)}</p>' for n in report.notes]
+    if report.suggested_names:
+        parts.append(f'<p class="note">{e(names_note(report) or "")}</p>')
     parts += [f"<h2>{e(t['summary'])}</h2>",
               f"<p>{e(report.summary)}</p>" if report.summary else f'<p class="empty">{e(t["none"])}</p>',
               f"<h2>{e(t['key_points'])}</h2>", _list(report.key_points, t["none"]),

@@ -7,6 +7,7 @@ import datetime as dt
 from stages.summarize import lang
 from stages.summarize.schema import FinalReport, TranscriptLine
 from stages.summarize.text import clock
+from stages.summarize.transcript import blocks
 
 
 def esc(text: str) -> str:
@@ -25,8 +26,18 @@ def when(iso: str) -> str:
         return iso
 
 
+def names_note(report: FinalReport) -> str | None:
+    if not report.suggested_names:
+        return None
+    pairs = ", ".join(f"{label} = {name}" for label, name in report.suggested_names.items())
+    options = " ".join(f'--speaker "{label}={name}"' for label, name in report.suggested_names.items())
+    return lang.labels(report.language)["names_note"].format(pairs=pairs, session=report.session, options=options)
+
+
 def transcript_md(lines: list[TranscriptLine]) -> str:
-    return "\n".join(f"[{clock(x.start)}] {x.speaker}: {esc(x.text)}  " for x in lines) + "\n"
+    """One paragraph per turn: a speaker's consecutive segments joined, as the HTML shows them."""
+    return "\n\n".join(f"[{clock(start)}] {esc(speaker)}: {esc(text)}"
+                       for start, _, speaker, text in blocks(lines)) + "\n"
 
 
 def render(report: FinalReport, lines: list[TranscriptLine] | None) -> str:
@@ -39,6 +50,8 @@ def render(report: FinalReport, lines: list[TranscriptLine] | None) -> str:
         out += [f"> {t['offline_note']}", ""]
     for note in report.notes:
         out += [f"> {esc(note)}", ""]
+    if report.suggested_names:
+        out += [f"> {esc(names_note(report) or '')}", ""]
 
     def bullets(title: str, items: list[str]) -> None:
         out.extend([f"## {title}", ""])

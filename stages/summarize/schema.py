@@ -126,6 +126,8 @@ class FinalReport(Model):
     open_questions: list[str]
     highlights: list[Highlight]
     gaps: list[Gap] = Field(default_factory=list)
+    speakers: list[str] = Field(default_factory=list)  # who speaks in the transcript, in order of first speech
+    suggested_names: dict[str, str] = Field(default_factory=dict)  # voice label -> a name the meeting suggests
     chunks: int
     generated_at: str
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from stages import atomic, config
 from stages.models import Segment, SessionManifest, TranscriptBatch, TranscriptEnd
+from stages.speakers import labels
 from stages.spool import Session, now_iso
 from stages.summarize import lang
 
@@ -23,20 +24,27 @@ WORDS_PER_MINUTE = 150.0
 PAUSE_S = 0.6
 
 
-def segments_of(script: dict[str, Any], wpm: float = WORDS_PER_MINUTE) -> list[Segment]:
-    """One segment per sentence-ish turn, timed at `wpm` words per minute with short pauses."""
+def segments_of(script: dict[str, Any], wpm: float = WORDS_PER_MINUTE, voices: bool = False) -> list[Segment]:
+    """One segment per sentence-ish turn, timed at `wpm` words per minute with short pauses.
+
+    `voices`: the other people are told apart as the transcriber's speaker labels would
+    ("Speaker 1", "Speaker 2"... in order of first speech) instead of all being "Others"."""
     language = script.get("language", "en")
     me, others = lang.speakers(language)
     turns = script["turns"]
     recorder = next(iter(script.get("speakers") or {}), None) or (turns[0]["speaker"] if turns else "")
+    remote: dict[str, str] = {}
     clock = 1.0
     out = []
     for turn in turns:
         text = " ".join(str(turn["text"]).split())
         length = max(1.0, len(text.split()) * 60.0 / wpm)
         mic = turn["speaker"] == recorder
+        who = others
+        if voices and not mic:
+            who = remote.setdefault(turn["speaker"], labels.label(len(remote) + 1, language))
         out.append(Segment(start=round(clock, 2), end=round(clock + length, 2), channel="mic" if mic else "system",
-                           speaker=me if mic else others, text=text, confidence=0.9))
+                           speaker=me if mic else who, text=text, confidence=0.9))
         clock += length + PAUSE_S
     return out
 
@@ -77,9 +85,10 @@ def write_end(session: Session, last: int) -> None:
     atomic.write_json(session.transcript_end_path, TranscriptEnd(last_batch=last, ended_at=now_iso()))
 
 
-def write_transcript(session: Session, script: dict[str, Any], end: bool = True) -> list[TranscriptBatch]:
+def write_transcript(session: Session, script: dict[str, Any], end: bool = True,
+                     voices: bool = False) -> list[TranscriptBatch]:
     """All transcript files of the script at once (and END.json unless `end` is False)."""
-    batches = batches_of(segments_of(script), script.get("language", "en"))
+    batches = batches_of(segments_of(script, voices=voices), script.get("language", "en"))
     for batch in batches:
         write_batch(session, batch)
     if end:

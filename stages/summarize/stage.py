@@ -246,5 +246,6 @@ class Summarizer:
             synthesis = synthesis.model_copy(update={"summary": kept})
         final = report.build(self.manifest, self.session.name, self.language(), chunks, synthesis,
                              self.view.gaps(), self.view.end_time(), [*self.runner.notes, *self.view.engine_notes()])
+        final = report.with_owner_names(final, self.view.owner_names())
         end = report.write(self.report_dir, final, lines, self.include_transcript)
         log.info("report written to %s (%s)", self.report_dir, end.llm)

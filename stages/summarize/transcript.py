@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
-from stages.models import Segment, TranscriptBatch
+from stages.models import Segment, SpeakerLabels, TranscriptBatch
+from stages.speakers.labels import names as given_names
 from stages.spool import Session, read_model
 from stages.summarize.schema import Gap
 
@@ -40,6 +41,39 @@ def time_order(seg: Segment) -> tuple[float, str]:
     return seg.start, seg.channel
 
 
+class Speakers:
+    """The speaker of each segment as the report shows it: the transcriber's final labels
+    (transcript/speakers.json, once the transcript is complete) instead of the live ones, then the
+    names given with `report --speaker`."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.final: SpeakerLabels | None = None
+        self.names = given_names(session)
+
+    def owners(self, docs: list[tuple[int, TranscriptBatch]]) -> dict[str, str]:
+        """Live label -> the report's name for it (the final label most of its speech got, or its given name):
+        summaries written during the meeting name owners by live labels."""
+        votes: dict[str, dict[str, float]] = {}
+        for index, doc in docs:
+            for before, after in zip(doc.segments, self.apply(index, doc).segments, strict=True):
+                votes.setdefault(before.speaker, {}).setdefault(after.speaker, 0.0)
+                votes[before.speaker][after.speaker] += max(0.01, before.end - before.start)
+        return {live: max(v, key=lambda k: v[k]) for live, v in votes.items()}
+
+    def apply(self, index: int, doc: TranscriptBatch) -> TranscriptBatch:
+        if self.final is None and self.session.speakers_path.exists():
+            self.final = read_model(self.session.speakers_path, SpeakerLabels)
+        final = self.final.labels.get(f"{index:06d}") if self.final else None
+        if final is not None and len(final) != len(doc.segments):
+            final = None  # not the file the final pass read: keep its own labels
+        if final is None and not self.names:
+            return doc
+        segments = [seg.model_copy(update={"speaker": self.names.get(label, label)})
+                    for seg, label in zip(doc.segments, final or [s.speaker for s in doc.segments], strict=True)]
+        return doc.model_copy(update={"segments": segments})
+
+
 class TranscriptView:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -52,6 +86,7 @@ class TranscriptView:
         self.last_end = 0.0
         self.covered_until = 0.0
         self.complete = False
+        self.speakers = Speakers(session)
 
     def refresh(self) -> bool:
         """Read new transcript files; True when something changed."""
@@ -76,7 +111,7 @@ class TranscriptView:
                 continue
             self._bad.pop(index, None)
             if doc is not None:
-                self._add(index, doc)
+                self._add(index, self.speakers.apply(index, doc))
                 changed = True
         complete = self.session.transcript_end_path.exists()
         if complete != self.complete:
@@ -140,8 +175,13 @@ class TranscriptView:
         found: list[Segment] = []
         for index in sorted(self.batches):
             doc = read_model(self.session.transcript_path(index), TranscriptBatch)
-            found += spoken_segments(doc) if doc else []
+            found += spoken_segments(self.speakers.apply(index, doc)) if doc else []
         return sorted(found, key=time_order)
+
+    def owner_names(self) -> dict[str, str]:
+        """How owners written with live speaker labels read in the report (see `Speakers.owners`)."""
+        docs = [(i, read_model(self.session.transcript_path(i), TranscriptBatch)) for i in sorted(self.batches)]
+        return self.speakers.owners([(i, d) for i, d in docs if d is not None])
 
     def end_time(self) -> float:
         """When the meeting ended, as far as the transcript says."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stages import atomic, config, logs
 from stages.config import TranscribeConfig
@@ -20,6 +22,9 @@ from stages.transcribe.engine import Engine
 from stages.transcribe.models import ModelError
 from stages.transcribe.stage import Transcription
 from stages.watch import Waker
+
+if TYPE_CHECKING:
+    from stages.speakers.labeller import Labeller
 
 POLL_S = 1.0
 
@@ -54,10 +59,12 @@ def main(argv: list[str] | None = None) -> int:
 def _loop(session: Session, cfg: TranscribeConfig, manifest: SessionManifest, engine: Engine, no_wait: bool,
           live: bool) -> int:
     log = logging.getLogger("transcribe")
+    def language() -> str:
+        return engine.language or manifest.language
+
     describe = getattr(engine.model, "describe", None)  # a server's engine says what decoded each batch
-    job = Transcription(session, cfg, list(manifest.sources), engine.transcribe,
-                        lambda: engine.language or manifest.language, describe or cfg.model,
-                        live=live)
+    job = Transcription(session, cfg, list(manifest.sources), engine.transcribe, language, describe or cfg.model,
+                        live=live, speakers=_labeller(session, cfg, manifest, language))
     waker = Waker(session.audio, session.transcript)
     try:
         while True:
@@ -91,6 +98,22 @@ def report_engine(session: Session, engine: Engine) -> None:
         engine.model.report_now()
     else:
         write(EngineState(engine="local", label=engine.cfg.model, updated_at=now_iso()))
+
+
+def _labeller(session: Session, cfg: TranscribeConfig, manifest: SessionManifest,
+              language: Callable[[], str]) -> Labeller | None:
+    """The speaker labeller, when asked for and there is a system channel (a mic-only meeting has one voice)."""
+    if not cfg.speakers or "system" not in manifest.sources:
+        return None
+    from stages.speakers.embed import Embedder
+    from stages.speakers.labeller import Labeller
+    from stages.speakers.weights import SpeakerModelMissing, load_onnx
+
+    try:
+        return Labeller(session, language, Embedder(load_onnx()))
+    except (SpeakerModelMissing, ImportError) as exc:  # the transcript matters more than its labels
+        logging.getLogger("transcribe").warning("speakers not told apart: %s", exc)
+        return None
 
 
 if __name__ == "__main__":

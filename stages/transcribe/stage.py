@@ -11,6 +11,9 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from stages import atomic
 from stages.config import TranscribeConfig
@@ -21,6 +24,9 @@ from stages.transcribe.echo import drop_echo
 from stages.transcribe.pieces import Decoded, Piece
 from stages.transcribe.windowing import choose_cut, speech_spans
 from stages.wavio import RATE
+
+if TYPE_CHECKING:
+    from stages.speakers.labeller import Labeller
 
 log = logging.getLogger("transcribe")
 EPS = 1e-3
@@ -61,8 +67,9 @@ class Transcription:
 
     def __init__(self, session: Session, cfg: TranscribeConfig, channels: list[Channel],
                  transcribe: TranscribeFn, language: Callable[[], str], model_name: str | Callable[[], str],
-                 live: bool = True) -> None:
+                 live: bool = True, speakers: Labeller | None = None) -> None:
         self.session = session
+        self.speakers = speakers  # labels the system segments of each file as it is written
         self.cfg = cfg
         # Live, a call starts once `min_window_s` waits, to keep the lag bounded. An imported file
         # has no lag to keep: every call waits for a full window, so the windows, and the text, depend
@@ -181,6 +188,8 @@ class Transcription:
                                                                    for k, v in self.state.items()},
                                   model=self.model_name if isinstance(self.model_name, str) else self.model_name(),
                                   language=self.language(), transcribed_at=now_iso())
+            if self.speakers is not None:
+                doc = self.speakers.label(doc, self._system_audio(batches))
             atomic.write_json(self.session.transcript_path(batch.index), doc)
             wrote = True
             nxt = following.get(batch.index)
@@ -189,6 +198,10 @@ class Transcription:
                 self.state = None  # filled a hole in the middle: the files after it stand
                 break
         return wrote
+
+    def _system_audio(self, batches: list[Batch]) -> Callable[[float, float], np.ndarray]:
+        run, channel = Run(tuple(batches)), CHANNELS.index("system")
+        return lambda t0, t1: self.store.slice(channel, run, t0, t1)
 
     def finish_if_complete(self) -> bool:
         """Write transcript/END.json once capture has ended and every batch has its file."""
@@ -200,6 +213,8 @@ class Transcription:
             return False
         if self.session.transcript_end_path.exists():
             return True
+        if self.speakers is not None:
+            self.speakers.finish()  # the final labels exist before the end marker says the transcript is complete
         last = max([b.index for b in batches] + [end.last_batch])
         atomic.write_json(self.session.transcript_end_path, TranscriptEnd(last_batch=last, ended_at=now_iso()))
         return True

@@ -290,8 +290,8 @@ def verify(session: Session, clean: Session) -> Verdict:
     transcribed = session.transcribed_batches()
     v.lost += [i for i in audio if i not in transcribed and i not in v.lost]
     v.duplicated += [f"transcript {i:06d} (no audio batch)" for i in transcribed if i not in audio]
-    extra = sorted(p.name for p in session.transcript.iterdir()
-                   if p.name != "END.json" and p.name not in {f"{i:06d}.json" for i in transcribed})
+    expected = {"END.json", "speakers.json", *(f"{i:06d}.json" for i in transcribed)}
+    extra = sorted(p.name for p in session.transcript.iterdir() if p.name not in expected)
     v.leftovers += [f"transcript/{name}" for name in extra]
     mine, theirs = segments_of(session), segments_of(clean)
     seen = Counter((s["channel"], s["start"], s["text"]) for segs in mine.values() for s in segs)

@@ -1,0 +1,1 @@
+"""Who spoke: speaker embeddings (CAM++ from a PyPI wheel, run by onnxruntime) and their clustering."""
