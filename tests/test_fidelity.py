@@ -161,6 +161,27 @@ class Skipping:
         return ([] if self.deaf and self.calls > 1 else pieces), until
 
 
+def test_a_sentence_squeezed_into_the_end_of_the_audio_is_left_to_the_next_call(
+        engine: Engine, three_turns: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a server gave for audio cut inside "Same here": "We'll see you next week." in its last 0.44 s."""
+    from stages.transcribe.fidelity import crammed
+
+    made_up = Piece(62.6, 63.04, "We'll see you next week.", 0.9,
+                    words=tuple(words((62.6, 62.7, "We'll"), (62.7, 62.8, "see"), (62.8, 62.9, "you"),
+                                      (62.9, 63.0, "next"), (63.0, 63.04, "week."))))
+    decode = engine._decode
+
+    def inventing(*args: Any, **kwargs: Any) -> tuple[list[Piece], float | None]:
+        pieces, until = decode(*args, **kwargs)
+        return ([*pieces, made_up] if args[1] == 50.0 else pieces), until
+
+    monkeypatch.setattr(engine, "_decode", inventing)
+    assert crammed(made_up) and not crammed(Piece(50.0, 53.6, "That was a long day, and I was very hungry.", 0.9))
+    decoded = engine.transcribe(three_turns, 50.0)
+    assert made_up not in decoded.pieces and len(decoded.pieces) >= 3, decoded.pieces
+    assert decoded.until == pytest.approx(62.6 - 50.0)  # the next call decodes that audio again, whole
+
+
 @pytest.fixture(scope="module")
 def three_turns(demo: np.ndarray) -> np.ndarray:
     return demo[round(5.0 * RATE):round(18.0 * RATE)]  # Peter's end, David, Peter, Emma: four sentences

@@ -14,7 +14,7 @@ import numpy as np
 
 from stages.config import TranscribeConfig
 from stages.transcribe import filters, models
-from stages.transcribe.fidelity import settle_repeats
+from stages.transcribe.fidelity import crammed, settle_repeats
 from stages.transcribe.pieces import Decoded, Piece, Word
 from stages.transcribe.verify import Checks
 from stages.transcribe.windowing import Span, speech_spans
@@ -114,8 +114,11 @@ class Engine:
             pieces, until = end_at_loop(pieces, offset, duration)
             if until is not None:
                 log.info("text ends in a repetition loop at %.1f s; the rest goes to the next call", offset + until)
-        if until is None and open_end and len(pieces) > 1 and pieces[-1].start > offset + MIN_PROGRESS_S:
-            until = pieces.pop().start - offset  # no pause in a whole window: redo the last, maybe cut, segment
+        if (until is None and len(pieces) > 1 and pieces[-1].start > offset + MIN_PROGRESS_S
+                and (open_end or crammed(pieces[-1]))):
+            # no pause in a whole window, or a last segment squeezed into the end of the audio (made up from
+            # a cut word): the next call starts where it does and decodes that speech again, whole
+            until = pieces.pop().start - offset
         check = Checks(self._decode_alone, audio, offset, speech)
         pieces = check.recheck(pieces)
         pieces, gaps = check.fill(pieces, offset + (duration if until is None else until))

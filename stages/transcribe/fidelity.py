@@ -27,6 +27,7 @@ COVER_TOLERANCE_S = 0.3  # a word's aligned time may miss its audio by this much
 MIN_UNCOVERED_S = 1.0  # speech shorter than this without text is left alone (a breath, a click)
 JOIN_S = 0.6  # uncovered speech this close together is one stretch, decoded at once
 MAX_CHARS_PER_S = 25.0  # faster than anyone speaks (espeak's fast voices: about 17)
+MIN_CRAMMED_CHARS = 5  # a word's worth of slack: one short word may be timed at a point
 MIN_SPEECH_SHARE = 0.5  # a copy said aloud lies mostly on speech
 MIN_COPY_SPEECH_S = 0.25
 MAX_JUDGED_UNIT = 40  # a whole sentence said again, over several segments
@@ -91,6 +92,16 @@ def plausible_cover(words: list[Word], speech: list[Span]) -> float:
 
 def _longest(w: Word) -> float:
     return WORD_S[0] + WORD_S[1] * sum(c.isalnum() for c in w.text)
+
+
+def crammed(piece: Piece) -> bool:
+    """Is more text timed into this piece than anyone says in that time?
+
+    What a decode of audio cut inside a word gives at its end: a sentence Whisper made up from the first
+    syllable, its words squeezed into the last fraction of a second (a server, on the demo meeting: "We'll
+    see you next week." in 0.44 s where "Same here" begins).
+    """
+    return len(piece.text.strip()) > MAX_CHARS_PER_S * max(piece.end - piece.start, 0.0) + MIN_CRAMMED_CHARS
 
 
 def stretched(words: list[Word], speech: list[Span]) -> bool:
