@@ -156,10 +156,28 @@ def run_one(rec: Recording, modes: list[str], work: Path) -> dict[str, Any]:
 
 
 def count_gaps(session: Path) -> int:
+    """Gap segments (speech no decode put into words) in the session's transcript files."""
     found = 0
     for path in (session / "transcript").glob("[0-9]*.json"):
-        found += len(json.loads(path.read_text(encoding="utf-8")).get("gaps", []))
+        found += sum(1 for s in json.loads(path.read_text(encoding="utf-8"))["segments"] if s.get("gap"))
     return found
+
+
+def combined(paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of earlier runs' results.json (an import run and a --realtime run, say) joined by recording."""
+    rows: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        for row in json.loads(path.read_text(encoding="utf-8")):
+            into = rows.setdefault(row["name"], row)
+            for mode in MODES:
+                if mode in row:
+                    into[mode] = row[mode]
+                    session = Path(row[mode].get("session", ""))
+                    if mode != "whole" and (session / "transcript").is_dir():
+                        into[mode]["gaps"] = count_gaps(session)
+    order = {r.name: i for i, r in enumerate(RECORDINGS)}
+    return sorted(rows.values(), key=lambda r: order.get(r["name"], len(order))), \
+        [m for m in MODES if any(m in r for r in rows.values())]
 
 
 def verdicts(rows: list[dict[str, Any]], mode: str) -> list[str]:
@@ -172,9 +190,9 @@ def verdicts(rows: list[dict[str, Any]], mode: str) -> list[str]:
     run = max(rows, key=lambda r: r[mode]["lost_run"])
     checks = [
         (f"mean WER {statistics.mean(100 * r[mode]['wer'] for r in rows):.1f} % against "
-         f"{statistics.mean(100 * r['whole']['wer'] for r in rows):.1f} % (+{statistics.mean(diffs):.2f} points, "
+         f"{statistics.mean(100 * r['whole']['wer'] for r in rows):.1f} % ({statistics.mean(diffs):+.2f} points, "
          "bar +0.5)", statistics.mean(diffs) <= 0.5),
-        (f"worst recording {worst['name']} +{max(diffs):.1f} points (bar +1.5)", max(diffs) <= 1.5),
+        (f"worst recording {worst['name']} {max(diffs):+.1f} points (bar +1.5)", max(diffs) <= 1.5),
         (f"deletions {dels} against {whole_dels} ({dels / max(1, whole_dels) - 1:+.0%}, bar +10 %)",
          dels <= 1.1 * whole_dels),
         (f"longest run of lost words {run[mode]['lost_run']} ({run['name']}; bar < 8)", run[mode]["lost_run"] < 8),
@@ -237,7 +255,16 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="--realtime recordings played at once")
     parser.add_argument("--work", type=Path, default=FIDELITY / "runs")
     parser.add_argument("--publish", action="store_true", help="rewrite the fidelity table in BENCHMARKS.md")
+    parser.add_argument("--render", type=Path, nargs="+", metavar="RESULTS_JSON",
+                        help="run nothing: the report of earlier runs' results.json files, joined")
     args = parser.parse_args()
+    if args.render:
+        rows_done, modes_done = combined(args.render)
+        text = report(rows_done, modes_done, "python -m bench.fidelity (import and --realtime runs joined)")
+        print(text)
+        if args.publish:
+            publish(text)
+        return
     modes = [m for m in args.modes.split(",") if m]
     chosen = [r for r in RECORDINGS if (args.only and r.name in args.only) or
               (not args.only and (args.set == "all" or r.held_out == (args.set == "held_out")))]

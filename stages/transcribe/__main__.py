@@ -114,6 +114,9 @@ def _labeller(session: Session, cfg: TranscribeConfig, manifest: SessionManifest
     except (SpeakerModelMissing, ImportError) as exc:  # the transcript matters more than its labels
         logging.getLogger("transcribe").warning("speakers not told apart: %s", exc)
         return None
+    except Exception:  # a runtime that cannot build or run the model (seen: none; a new platform may): the same
+        logging.getLogger("transcribe").warning("speakers not told apart: the speaker model failed", exc_info=True)
+        return None
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 Under Wine, stopping xllamacpp's HTTP listener never returns (its thread stays blocked on the socket;
 Windows wakes it when the socket is closed), so the process would hang after writing the report. Here the
-backend's close() is skipped and the process ends with os._exit once the report is in place.
+backend's close() is skipped and the process ends once the report is in place: by TerminateProcess, since
+even os._exit (ExitProcess: every DLL is told to detach) was seen to wait for ever on that thread.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 
@@ -18,7 +20,10 @@ from stages.summarize.backends import local
 def main() -> None:
     local.LocalBackend.close = lambda self: None  # type: ignore[method-assign]
     print(f"Report written: {regenerate(Session(sys.argv[1]), 'local')}", flush=True)
-    os._exit(0)
+    sys.stderr.flush()
+    kernel32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined]  # (Windows only)
+    kernel32.TerminateProcess(kernel32.GetCurrentProcess(), 0)
+    os._exit(0)  # not reached
 
 
 if __name__ == "__main__":
