@@ -22,6 +22,8 @@ def main() -> None:
     print(f"Report written: {regenerate(Session(sys.argv[1]), 'local')}", flush=True)
     sys.stderr.flush()
     kernel32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined]  # (Windows only)
+    kernel32.GetCurrentProcess.restype = ctypes.c_void_p  # a HANDLE: (HANDLE)-1, not the int -1
+    kernel32.TerminateProcess.argtypes = [ctypes.c_void_p, ctypes.c_uint]
     kernel32.TerminateProcess(kernel32.GetCurrentProcess(), 0)
     os._exit(0)  # not reached
 
