@@ -233,7 +233,8 @@ def report(rows: list[dict[str, Any]], modes: list[str], command: str) -> str:
             continue
         parts += [f"**{label}**", "", table(part, modes), ""]
         for mode in (m for m in modes if m != "whole"):
-            parts += [f"{mode}:", *verdicts(part, mode), ""]
+            if checks := verdicts(part, mode):
+                parts += [f"{mode}:", *checks, ""]
     return "\n".join(parts)
 
 
