@@ -111,11 +111,9 @@ def _labeller(session: Session, cfg: TranscribeConfig, manifest: SessionManifest
 
     try:
         return Labeller(session, language, Embedder(load_onnx()))
-    except (SpeakerModelMissing, ImportError) as exc:  # the transcript matters more than its labels
-        logging.getLogger("transcribe").warning("speakers not told apart: %s", exc)
-        return None
-    except Exception:  # a runtime that cannot build or run the model (seen: none; a new platform may): the same
-        logging.getLogger("transcribe").warning("speakers not told apart: the speaker model failed", exc_info=True)
+    except Exception as exc:  # the transcript matters more than its labels
+        unexpected = not isinstance(exc, (SpeakerModelMissing, ImportError))  # a runtime that cannot run the model
+        logging.getLogger("transcribe").warning("speakers not told apart: %s", exc, exc_info=unexpected)
         return None
 
 
