@@ -160,8 +160,8 @@ def publish(result: dict[str, Any], samples: list[Sample], key: str) -> None:
     update_benchmarks(key, section)
 
 
-def update_benchmarks(key: str, section: str) -> None:
-    begin, end = f"<!-- soak:{key} -->", f"<!-- /soak:{key} -->"
+def update_benchmarks(key: str, section: str, prefix: str = "soak:") -> None:
+    begin, end = f"<!-- {prefix}{key} -->", f"<!-- /{prefix}{key} -->"
     text = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else "# Benchmarks\n"
     block = f"{begin}\n{section}\n{end}"
     if begin in text and end in text:
@@ -170,7 +170,7 @@ def update_benchmarks(key: str, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     BENCHMARKS.write_text(text, encoding="utf-8")
-    print(f"\nwritten: {BENCHMARKS.relative_to(ROOT)} (section {key}), bench/results/soak-{key}*")
+    print(f"\nwritten: {BENCHMARKS.relative_to(ROOT)} (section {key})")
 
 
 def republish(path: Path) -> None:

@@ -6,9 +6,10 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
-from stages import lock
+from stages import config, lock
 from stages.models import BatchMeta, EngineState, SessionManifest, TranscriptBatch
 from stages.spool import Session, read_model
+from stages.summarize import chunker
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class SessionStatus:
     behind_seconds: float  # audio captured after the start of the first batch still waiting
     engine: str  # what transcribes, and how a server answers
     chunks: int
+    summaries_waiting: int  # windows whose transcript is there but not their mini-summary (1: the one in hand)
+    summaries_behind_seconds: float  # meeting time from the oldest of them to the end of the transcript
     report_ready: bool
     capture_ended: bool
     transcript_ended: bool
@@ -88,19 +91,38 @@ def engine_of(session: Session, manifest: SessionManifest) -> str:
     }[state.state]
 
 
+def summaries_waiting(session: Session, manifest: SessionManifest, transcribed_until: float) -> tuple[int, float]:
+    """Windows the summarizer could read but has not written, and how far back the oldest starts."""
+    try:
+        cfg = config.validate(manifest.config).summarize
+    except config.ConfigError:
+        return 0, 0.0
+    interval_s = cfg.interval_minutes * 60.0
+    window_s = min(cfg.window_minutes, cfg.interval_minutes) * 60.0
+    ready = chunker.plan(transcribed_until, False, transcribed_until, interval_s, window_s).windows
+    folder = session.summaries / "windows"
+    waiting = [w for w in ready if not (folder / f"{w.chunk:04d}-{w.window:02d}.json").exists()]
+    return len(waiting), (transcribed_until - waiting[0].start if waiting else 0.0)
+
+
 def status_of(session: Session) -> SessionStatus:
     manifest = session.manifest()
     audio = session.audio_batches()
     done = set(session.transcribed_batches())
     waiting = [i for i in audio if i not in done]
     lag_s = behind_s = 0.0
+    transcribed_until = _duration(session, audio)
     if waiting:
         try:
             lag_s = max(0.0, time.time() - session.wav_path(waiting[0]).stat().st_mtime)
             first = read_model(session.meta_path(waiting[0]), BatchMeta)
-            behind_s = max(0.0, _duration(session, audio) - first.start) if first else 0.0
+            behind_s = max(0.0, transcribed_until - first.start) if first else 0.0
+            transcribed_until = first.start if first else 0.0
         except (OSError, ValueError):
             pass
+    report_ready = (session.report / "END.json").exists()
+    windows_waiting, summaries_behind = (0, 0.0) if report_ready else summaries_waiting(session, manifest,
+                                                                                        transcribed_until)
     owner = lock.holder(session)
     if owner is not None:
         state = "paused" if session.requested("PAUSE") else "stopping" if session.requested("STOP") else "running"
@@ -114,11 +136,19 @@ def status_of(session: Session) -> SessionStatus:
         quarantined=len(session.failures()), gaps=count_gaps(session, sorted(done)),
         audio_seconds=_duration(session, audio), lag_batches=len(waiting),
         lag_seconds=lag_s, behind_seconds=behind_s, engine=engine_of(session, manifest),
-        chunks=len(list(session.summaries.glob("chunk_*.json"))),
-        report_ready=(session.report / "END.json").exists(), capture_ended=session.audio_end_path.exists(),
-        transcript_ended=session.transcript_end_path.exists(),
+        chunks=len(list(session.summaries.glob("chunk_*.json"))), summaries_waiting=windows_waiting,
+        summaries_behind_seconds=summaries_behind, report_ready=report_ready,
+        capture_ended=session.audio_end_path.exists(), transcript_ended=session.transcript_end_path.exists(),
         supervisor_pid=owner.pid if owner else None, stage_pids=owner.stages if owner else {},
     )
+
+
+def summaries_line(st: SessionStatus) -> str | None:
+    """Said when the LLM is more than the window in hand behind: the meeting goes on, summaries catch up."""
+    if st.summaries_waiting < 2:
+        return None
+    return (f"summaries behind: {st.summaries_waiting} windows waiting ({clock(st.summaries_behind_seconds)} "
+            "of meeting); the LLM is short of CPU, they will be read together as it frees up")
 
 
 def clock(seconds: float) -> str:

@@ -204,3 +204,24 @@ def test_models_command_installs_the_small_model(small_model: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and Path(done.stdout.strip()) == small_model
     assert hashlib.sha256(small_model.read_bytes()).hexdigest() == SMALL.sha256
+
+
+@pytest.mark.slow
+def test_local_threads_follow_the_cpu_the_call_leaves_free(small_model: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads = 0: llama.cpp is reloaded with fewer threads as soon as a call finds fewer cores free,
+    with more only when two calls in a row agree. What is free is given here; `cpu` measures it for real
+    (tests/test_units.py)."""
+    from stages import cpu
+    from stages.summarize.backends.local import LocalBackend
+
+    free = iter([2, 1, 2, 1, 2, 2, 2])
+    monkeypatch.setattr(cpu, "free_threads", lambda cap=0, sample_s=0.0: next(free))
+    backend = LocalBackend(cfg_with(local={"model": "small"}))
+    backend.prepare()
+    ran = [backend.threads]
+    for _ in range(6):
+        backend.chat([{"role": "user", "content": "Say OK."}], {"type": "object"}, 4, 0.1)
+        ran.append(backend.threads)
+    backend.close()
+    assert ran == [2, 1, 1, 1, 1, 2, 2]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from stages import atomic
+from stages import atomic, progress
 from stages.models import AudioEnd, ReportEnd
-from stages.spool import now_iso
+from stages.spool import Session, now_iso
 from stages.summarize import regenerate
 from stages.summarize.backends.base import BackendDown
 from stages.summarize.backends.offline import OfflineBackend
@@ -245,17 +246,17 @@ def test_the_last_minutes_are_added_to_the_summary_not_rewritten(tmp_path: Path,
     def synthesis() -> SynthesisFile:
         return SynthesisFile.model_validate_json((session.summaries / "synthesis.json").read_text("utf-8"))
 
-    for batch in batches[:3]:
+    for batch in batches[:3]:  # one at a time: an LLM that keeps up reads each window on its own
         write_batch(session, batch)
-    while job.step():
-        pass
+        while job.step():
+            pass
     assert synthesis().windows == ["0001-01", "0001-02"]  # folded during the meeting, as usual
     # capture stops; the transcript is one file short of the end: two more windows wait, but no fold starts
     atomic.write_json(session.audio_end_path, AudioEnd(last_batch=batches[-1].batch, reason="stop", ended_at=now_iso()))
     for batch in batches[3:6]:
         write_batch(session, batch)
-    while job.step():
-        pass
+        while job.step():
+            pass
     assert (session.summaries / "windows" / "0001-04.json").exists()
     assert synthesis().windows == ["0001-01", "0001-02"]
     write_batch(session, batches[6])
@@ -275,3 +276,94 @@ def test_the_last_minutes_are_added_to_the_summary_not_rewritten(tmp_path: Path,
         assert done.summary == "The team plans the launch. " + window_summary
     final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
     assert final.summary == done.summary
+
+
+def _windows(session: Session) -> dict[str, WindowFile]:
+    return {p.stem: WindowFile.model_validate_json(p.read_text(encoding="utf-8"))
+            for p in sorted((session.summaries / "windows").glob("*.json"))}
+
+
+def test_windows_that_wait_for_a_slow_llm_are_read_in_one_call(tmp_path: Path) -> None:
+    """Live, a window's call that outlasts the next window must not leave the summaries further behind
+    each minute: the windows waiting when the LLM is free again go into one call, and nothing is lost."""
+    data = script("en")
+    session = make_session(tmp_path / "behind", data, llm="offline",
+                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25})
+    batches = batches_of(segments_of(data), "en")  # 70 s: windows of 15 s
+    cfg = settings(session, None)
+    fake = FakeChat(cfg, lambda messages: GOOD_EN)
+    job = Summarizer(session, cfg, [fake])
+    for batch in batches[:3]:
+        write_batch(session, batch)
+        while job.step():
+            pass
+    assert len(fake.calls) == 2  # keeping up: one call per window (0-15 s, 15-30 s... as batches land)
+    for batch in batches[3:6]:  # the LLM was slow: 30 s of meeting landed meanwhile
+        write_batch(session, batch)
+    job.step()
+    assert len(fake.calls) == 3
+    windows = _windows(session)
+    first = windows["0001-03"]
+    assert first.joined == ["0001-04"] and windows["0001-04"].joined_into == "0001-03"
+    assert "Transcript from 00:00:30 to 00:01:00" in fake.calls[-1][-1]["content"]
+    assert windows["0001-04"].action_items == [] and windows["0001-04"].backend == "fake"
+    assert any("read in one call" in n for n in first.notes)
+    write_batch(session, batches[6])
+    write_end(session, batches[6].batch)
+    drive(job)
+    assert job.finished() and set(_windows(session)) == {f"0001-0{i}" for i in range(1, 6)}
+    chunk = ChunkFile.model_validate_json((session.summaries / "chunk_0001.json").read_text(encoding="utf-8"))
+    assert chunk.windows == 5
+
+
+def test_a_crash_between_a_joined_call_and_its_markers_costs_no_new_call(tmp_path: Path) -> None:
+    data = script("en")
+    session = make_session(tmp_path / "crash", data, llm="offline",
+                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25})
+    for batch in batches_of(segments_of(data), "en")[:4]:
+        write_batch(session, batch)
+    cfg = settings(session, None)
+    fake = FakeChat(cfg, lambda messages: GOOD_EN)
+    Summarizer(session, cfg, [fake]).step()
+    assert _windows(session)["0001-01"].joined == ["0001-02"]
+    (session.summaries / "windows" / "0001-02.json").unlink()  # killed before the marker was written
+    again = FakeChat(cfg, lambda messages: GOOD_EN)
+    Summarizer(session, cfg, [again]).step()
+    assert again.calls == [] and _windows(session)["0001-02"].joined_into == "0001-01"
+
+
+def test_an_import_keeps_one_call_per_window(tmp_path: Path) -> None:
+    """An import is not in a hurry: its windows keep the size the prompts were written for."""
+    data = script("en")
+    session = make_session(tmp_path / "import", data, llm="offline",
+                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25})
+    session.write_manifest(session.manifest().model_copy(update={"source": "file:meeting.wav"}))
+    for batch in batches_of(segments_of(data), "en")[:4]:
+        write_batch(session, batch)
+    cfg = settings(session, None)
+    fake = FakeChat(cfg, lambda messages: GOOD_EN)
+    job = Summarizer(session, cfg, [fake])
+    while job.step():
+        pass
+    assert len(fake.calls) == 2 and not any(w.joined for w in _windows(session).values())
+
+
+def test_status_says_when_summaries_fall_behind(tmp_path: Path) -> None:
+    """`status` and the dashboard read it from the files: windows ready to read, and their mini-summaries."""
+    data = script("en")
+    session = make_session(tmp_path / "status", data, llm="offline",
+                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25})
+    manifest = session.manifest()
+    assert progress.summaries_waiting(session, manifest, 70.0) == (4, 70.0)  # 4 windows of 15 s, none read
+    for batch in batches_of(segments_of(data), "en")[:2]:
+        write_batch(session, batch)
+    cfg = settings(session, None)
+    Summarizer(session, cfg, [OfflineBackend(cfg)]).step()  # reads 0-15 s
+    assert progress.summaries_waiting(session, manifest, 20.0) == (0, 0.0)
+    waiting, behind = progress.summaries_waiting(session, manifest, 62.0)
+    assert (waiting, behind) == (3, 47.0)
+    status = progress.status_of(session)
+    line = progress.summaries_line(dataclasses.replace(status, summaries_waiting=waiting,
+                                                       summaries_behind_seconds=behind))
+    assert line is not None and "3 windows waiting (0:00:47 of meeting)" in line
+    assert progress.summaries_line(dataclasses.replace(status, summaries_waiting=1)) is None  # the one in hand

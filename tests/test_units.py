@@ -247,3 +247,18 @@ def test_the_transcriber_turns_mkl_buffer_caching_off_before_ctranslate2_loads()
     env = {k: v for k, v in os.environ.items() if k != "MKL_DISABLE_FAST_MM"}
     out = subprocess.run([sys.executable, "-c", watch], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[0] == "ctranslate2 loads with 1"
+
+
+def test_free_cpu_counts_the_other_programs_not_this_one() -> None:
+    """What a busy program takes is seen (a real spinning process, measured by the kernel's counters);
+    what this process uses itself is left out: it is the one asking how many threads to start."""
+    from stages import cpu
+
+    spinner = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time() + 20\nwhile time.time() < t: pass"])
+    try:
+        assert cpu.busy_elsewhere(1.5) >= 0.8
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert cpu.threads_for(2, 0.1) == 2 and cpu.threads_for(2, 0.9) == 1 and cpu.threads_for(2, 1.6) == 1
+    assert cpu.threads_for(8, 2.2) == 6 and cpu.threads_for(8, 2.2, cap=4) == 4 and cpu.threads_for(1, 3.0) == 1

@@ -148,6 +148,9 @@ def render(session: Session, help_line: str = "p pause/resume · s status · q s
                       f"{st.transcribed} transcribed · lag {st.lag_batches} batch(es) ({st.lag_seconds:.0f} s)"
                       + (f" · {st.quarantined} quarantined" if st.quarantined else "")
                       + (f" · {st.gaps} gap(s) in the transcript" if st.gaps else "")))
+    behind = progress.summaries_line(st)
+    if behind:
+        parts.append(Text(behind, style="yellow"))
     if not st.engine.startswith("local "):  # a server: say which, and whether it answers
         parts.append(Text(f"transcribed by {st.engine}", style="yellow" if "down" in st.engine else ""))
     lines = Table.grid(padding=(0, 1))

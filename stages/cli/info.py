@@ -33,6 +33,7 @@ def status(
                 f"oldest waiting {st.lag_seconds:.0f} s"),
         ("quarantined files", str(st.quarantined)), ("speech not understood (gaps)", str(st.gaps)),
         ("summary chunks", str(st.chunks)),
+        ("summaries", progress.summaries_line(st) or f"keeping up ({st.summaries_waiting} window(s) in hand)"),
         ("capture ended", str(st.capture_ended)), ("transcript complete", str(st.transcript_ended)),
         ("report", str(session.report) if st.report_ready else "not yet"),
         ("processes", ", ".join(f"{k} {v}" for k, v in st.stage_pids.items()) or "none"),

@@ -70,6 +70,8 @@ class WindowFile(MiniSummary):
     seconds: float = 0.0  # time the backend took, retries included
     prompt_tokens: int = 0
     output_tokens: int = 0
+    joined: list[str] = Field(default_factory=list)  # later windows this call read too (the LLM was behind)
+    joined_into: str | None = None  # this window was read by that window's call: its lists are there
     written_at: str
 
 

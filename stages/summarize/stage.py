@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from stages import atomic, config
 from stages.config import SummarizeConfig
-from stages.models import SessionManifest
+from stages.models import Segment, SessionManifest
 from stages.spool import Session, make_private_dir, now_iso, read_model
 from stages.summarize import grounding, lang, merge, report
 from stages.summarize.backends.base import Backend, SynthesisTask, WindowTask
@@ -30,6 +30,7 @@ log = logging.getLogger("summarize")
 M = TypeVar("M", WindowFile, ChunkFile, SynthesisFile)
 SYNTHESIS_BUDGET_TOKENS = 2500  # mini-summary text folded into the overall summary per call
 CONTEXT_S = 60.0  # transcript before a window that its extraction may look back at (a proposal, a named task)
+JOIN_BUDGET_TOKENS = 1200  # transcript one call may read when windows wait (a 4096-token context keeps room)
 
 
 def window_key(w: Window) -> str:
@@ -45,6 +46,9 @@ class Summarizer:
         self.manifest: SessionManifest = session.manifest()
         settings = config.validate(self.manifest.config)
         self.vocabulary = tuple(settings.transcribe.vocabulary)
+        # live, the meeting will not wait for a slowed LLM: windows that wait are read together.
+        # An import is not in a hurry, and its windows keep the size the prompts were made for.
+        self.live = settings.capture.realtime or not self.manifest.source.startswith("file:")
         self.include_transcript = settings.report.include_full_transcript
         self.summaries = summaries or session.summaries
         self.report_dir = report_dir or session.report
@@ -146,31 +150,84 @@ class Summarizer:
             self._done.discard(path)
             return None
 
+    def _segments(self, w: Window, p: Plan) -> list[Segment]:
+        last = p.last_chunk is not None and w == p.windows[-1]
+        return self.view.between(w.start, float("inf") if last else w.end)
+
+    def _waiting_run(self, w: Window, p: Plan) -> list[Window]:
+        """`w` and the windows after it that are ready too: the LLM fell behind, they are read in one call.
+
+        Only windows of the same interval, in a run without a file, up to `JOIN_BUDGET_TOKENS`
+        of transcript: fewer, larger calls let a slowed LLM catch up (each call pays its
+        prompt and its answer once) instead of falling further behind every minute.
+        """
+        run = [w]
+        if not self.live:
+            return run
+        budget = JOIN_BUDGET_TOKENS - sum(estimate_tokens(s.text) for s in self._segments(w, p))
+        for later in p.windows[p.windows.index(w) + 1:]:
+            if later.chunk != w.chunk or self.window_path(later).exists():
+                break
+            budget -= sum(estimate_tokens(s.text) for s in self._segments(later, p))
+            if budget < 0:
+                break
+            run.append(later)
+        return run
+
+    def _joined_earlier(self, w: Window, p: Plan) -> tuple[str, WindowFile] | None:
+        """The window whose call already read `w` (a crash came between its file and `w`'s marker)."""
+        for earlier in p.windows:
+            if earlier.chunk != w.chunk or earlier.window >= w.window:
+                continue
+            found = self._load(self.window_path(earlier), WindowFile)
+            if found is not None and window_key(w) in found.joined:
+                return window_key(earlier), found
+        return None
+
+    def _mark_joined(self, w: Window, into: str, by: WindowFile, segments: int) -> None:
+        doc = WindowFile(chunk=w.chunk, window=w.window, start=w.start, end=w.end, segments=segments,
+                         backend=by.backend, llm=by.llm, joined_into=into, written_at=now_iso())
+        atomic.write_json(self.window_path(w), doc)
+
     def _window(self, w: Window, p: Plan) -> bool:
         self.view.forget_before(w.start - CONTEXT_S)  # windows go in time order: the rest is summarized
-        last = p.last_chunk is not None and w == p.windows[-1]
-        segments = self.view.between(w.start, float("inf") if last else w.end)
+        earlier = self._joined_earlier(w, p)
+        if earlier is not None:
+            self._mark_joined(w, *earlier, len(self._segments(w, p)))
+            return True
+        run = self._waiting_run(w, p)
+        parts = [self._segments(x, p) for x in run]
+        segments = [s for part in parts for s in part]
         context = self.view.between(w.start - CONTEXT_S, w.start)
         language = self.language()
-        tag = f"window {w.chunk:04d}-{w.window:02d} ({clock(w.start)}-{clock(w.end)}, {len(segments)} segments)"
+        end = run[-1].end
+        keys = ", ".join(window_key(x) for x in run)
+        tag = f"window {keys} ({clock(w.start)}-{clock(end)}, {len(segments)} segments)"
         if not segments:
-            doc = WindowFile(chunk=w.chunk, window=w.window, start=w.start, end=w.end, segments=0, backend="none",
-                             llm="none", written_at=now_iso())
-            atomic.write_json(self.window_path(w), doc)
+            for x in run:
+                doc = WindowFile(chunk=x.chunk, window=x.window, start=x.start, end=x.end, segments=0,
+                                 backend="none", llm="none", written_at=now_iso())
+                atomic.write_json(self.window_path(x), doc)
             log.info("%s: nothing said", tag)
             return True
-        task = WindowTask(language, w.start, w.end, segments, self.vocabulary, context)
+        task = WindowTask(language, w.start, end, segments, self.vocabulary, context)
         began = self.now()
         outcome = self.runner.run(lambda b: b.summarize(task), self.may_wait)
         if outcome is None:
             return False
         mini, fixes = outcome.value
         stats = outcome.backend.stats
+        joined = [window_key(x) for x in run[1:]]
+        notes = [*outcome.notes, *fixes]
+        if joined:
+            notes.append(f"the LLM was behind: windows {keys} were read in one call")
         doc = WindowFile(**mini.model_dump(), chunk=w.chunk, window=w.window, start=w.start, end=w.end,
-                         segments=len(segments), backend=outcome.backend.name, llm=outcome.backend.describe(),
-                         notes=[*outcome.notes, *fixes], seconds=round(self.now() - began, 2),
+                         segments=len(parts[0]), backend=outcome.backend.name, llm=outcome.backend.describe(),
+                         notes=notes, seconds=round(self.now() - began, 2), joined=joined,
                          prompt_tokens=stats.prompt_tokens, output_tokens=stats.output_tokens, written_at=now_iso())
-        atomic.write_json(self.window_path(w), doc)
+        atomic.write_json(self.window_path(w), doc)  # first: the markers below are redone from it after a crash
+        for x, part in zip(run[1:], parts[1:], strict=True):
+            self._mark_joined(x, window_key(w), doc, len(part))
         log.info("%s: %s in %.1f s (prompt %d, answer %d tokens): %d action item(s), %d decision(s)", tag,
                  outcome.backend.name, self.now() - began, stats.prompt_tokens, stats.output_tokens,
                  len(mini.action_items), len(mini.decisions))

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from typing import Any
 
+from stages import cpu
 from stages.config import SummarizeConfig
 from stages.summarize import models
 from stages.summarize.backends.base import BackendError, PromptTooLong
@@ -24,6 +25,8 @@ from stages.summarize.llm import ChatBackend, messages_tokens
 
 log = logging.getLogger("summarize")
 SLOTS = 2
+POLL = 0  # llama.cpp's threads sleep between steps instead of spinning (its default, 50, spins)
+FREE_SAMPLE_S = 0.5  # watched before each call: the transcriber has just written the file that made it due
 
 
 class LocalBackend(ChatBackend):
@@ -35,6 +38,8 @@ class LocalBackend(ChatBackend):
         self.server: Any = None
         self.model_file = ""
         self.socket_dir: str | None = None
+        self.threads = 0
+        self.more_wanted = 0  # calls in a row that found more cores free than the model runs on
 
     def describe(self) -> str:
         spec = models.MODELS.get(self.cfg.local.model or "default")
@@ -52,8 +57,10 @@ class LocalBackend(ChatBackend):
         return None
 
     def prepare(self) -> None:
-        if self.server is not None:
-            return
+        if self.server is None:
+            self._load(self.cfg.local.threads or cpu.free_threads())
+
+    def _load(self, threads: int) -> None:
         try:
             import xllamacpp as xlc
         except ImportError as exc:
@@ -74,9 +81,8 @@ class LocalBackend(ChatBackend):
         params.cache_ram_mib = 0
         params.cache_idle_slots = False
         params.n_gpu_layers = self.cfg.local.gpu_layers
-        if self.cfg.local.threads:
-            params.cpuparams.n_threads = self.cfg.local.threads
-            params.cpuparams_batch.n_threads = self.cfg.local.threads
+        params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
+        params.cpuparams.poll = params.cpuparams_batch.poll = POLL
         params.hostnames = [self._listen_address()]
         params.api_keys = [secrets.token_urlsafe(24)]
         params.endpoint_slots = False
@@ -87,8 +93,27 @@ class LocalBackend(ChatBackend):
             self.server = xlc.Server(params)
         except Exception as exc:  # a bad GGUF, too little memory
             raise BackendError(f"could not load {path}: {exc}") from exc
-        self.model_file = str(path)
-        log.info("local model loaded: %s (n_ctx %d)", path.name, self.cfg.local.n_ctx)
+        self.model_file, self.threads = str(path), threads
+        log.info("local model loaded: %s (n_ctx %d, %d thread(s))", path.name, self.cfg.local.n_ctx, self.threads)
+
+    def follow_free_cpu(self) -> None:
+        """Reload with the threads the machine leaves free now (`threads = 0`): fewer at once, more when it lasts.
+
+        llama.cpp's thread count is fixed when the model loads, so a change costs a reload
+        (a few seconds, the model file is in the page cache) and the cached prompt prefix.
+        Too many threads is the costly mistake (every step waits for a thread the call holds):
+        it is mended at the next call; too few only slows, so it waits for a second call to agree.
+        """
+        if self.cfg.local.threads or self.server is None:
+            return
+        wanted = cpu.free_threads(sample_s=FREE_SAMPLE_S)
+        self.more_wanted = self.more_wanted + 1 if wanted > self.threads else 0
+        if wanted < self.threads or self.more_wanted >= 2:
+            log.info("local: %d core(s) free now, reloading with %d thread(s) instead of %d", wanted, wanted,
+                     self.threads)
+            self.close()
+            self.more_wanted = 0
+            self._load(wanted)
 
     def _listen_address(self) -> str:
         """Where llama.cpp's HTTP listener goes: a unix socket (a path ending in .sock) where there are some."""
@@ -102,6 +127,7 @@ class LocalBackend(ChatBackend):
 
     def chat(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
              temperature: float) -> str:
+        self.follow_free_cpu()
         self.prepare()
         needed = messages_tokens(messages) + max_tokens
         if needed > self.cfg.local.n_ctx:
