@@ -1,23 +1,13 @@
 @echo off
-rem Démarre l'assistant de réunion après avoir demandé le nom de la réunion.
-chcp 65001 >nul
+rem Starts the meeting assistant after asking for the meeting's name.
+rem This file stays ASCII (cmd reads a .bat in the console's code page): scripts\launcher.py prints the French.
 setlocal
 cd /d "%~dp0"
 if not exist ".venv\Scripts\python.exe" (
-  echo L'assistant n'est pas encore installé : lancez d'abord scripts\install_meeting_assistant.bat
+  python scripts\launcher.py say not_installed 2>nul || echo Lancez d'abord scripts\install_meeting_assistant.bat pour installer l'assistant.
   pause
   exit /b 1
 )
-set "NOM="
-set /p "NOM=Nom de la réunion : "
-if "%NOM%"=="" (
-  echo Aucun nom saisi : la réunion sera nommée automatiquement.
-  ".venv\Scripts\python.exe" supervisor.py up
-) else (
-  ".venv\Scripts\python.exe" supervisor.py up --name "%NOM%"
-)
-if errorlevel 1 (
-  echo L'enregistrement s'est arrêté sur une erreur. Voir le message ci-dessus.
-  pause
-)
+".venv\Scripts\python.exe" scripts\launcher.py named
+if errorlevel 1 pause
 endlocal

@@ -1,17 +1,13 @@
 @echo off
-rem Démarre l'assistant tout de suite ; la réunion est nommée Reunion_AAAA-MM-JJ_HH-MM.
-chcp 65001 >nul
+rem Starts the meeting assistant at once; the meeting is named Reunion_YYYY-MM-DD_HH-MM.
+rem This file stays ASCII (cmd reads a .bat in the console's code page): scripts\launcher.py prints the French.
 setlocal
 cd /d "%~dp0"
 if not exist ".venv\Scripts\python.exe" (
-  echo L'assistant n'est pas encore installé : lancez d'abord scripts\install_meeting_assistant.bat
+  python scripts\launcher.py say not_installed 2>nul || echo Lancez d'abord scripts\install_meeting_assistant.bat pour installer l'assistant.
   pause
   exit /b 1
 )
-echo Enregistrement en cours. Appuyez sur q pour arrêter et produire le compte rendu.
-".venv\Scripts\python.exe" supervisor.py up
-if errorlevel 1 (
-  echo L'enregistrement s'est arrêté sur une erreur. Voir le message ci-dessus.
-  pause
-)
+".venv\Scripts\python.exe" scripts\launcher.py quick
+if errorlevel 1 pause
 endlocal

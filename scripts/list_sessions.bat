@@ -1,14 +1,14 @@
 @echo off
-rem Liste les réunions enregistrées : date, nom, durée, état et dossier du compte rendu.
-chcp 65001 >nul
+rem Lists the recorded meetings: date, name, duration, state and report folder.
+rem This file stays ASCII (cmd reads a .bat in the console's code page): scripts\launcher.py prints the French.
 setlocal
 cd /d "%~dp0.."
 if not exist ".venv\Scripts\python.exe" (
-  echo L'assistant n'est pas encore installé : lancez d'abord scripts\install_meeting_assistant.bat
+  python scripts\launcher.py say not_installed 2>nul || echo Lancez d'abord scripts\install_meeting_assistant.bat pour installer l'assistant.
   pause
   exit /b 1
 )
 ".venv\Scripts\python.exe" supervisor.py list
-if errorlevel 1 echo Impossible de lister les réunions : voir le message ci-dessus.
+if errorlevel 1 ".venv\Scripts\python.exe" scripts\launcher.py say list_failed
 pause
 endlocal

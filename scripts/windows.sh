@@ -12,7 +12,8 @@
 #              Whisper models and the local LLM, for install_meeting_assistant.bat to install offline.
 # Then tests/windows/ runs on this machine's Python and drives Windows processes inside the root
 # (chroot, with /proc, /dev and the PulseAudio socket bind-mounted in a private mount namespace),
-# playing sound with paplay into PulseAudio null sinks. Needs root (chroot, mounts).
+# playing sound with paplay into PulseAudio null sinks, and showing windows on an Xvfb display (the tray
+# icon's test looks at it and clicks it with xdotool). Needs root (chroot, mounts).
 # MEETING_ASSISTANT_SKIP_WINE=1 skips it all (say so wherever you do).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,7 @@ export WINDOWS_SH_T0=$T0
 if [ "${1:-}" != --inside ]; then
   # ---------------------------------------------------------------- host side: packages, root, wheels
   APT=""
-  for p in debootstrap pulseaudio pulseaudio-utils unzip; do dpkg -s "$p" >/dev/null 2>&1 || APT="$APT $p"; done
+  for p in debootstrap pulseaudio pulseaudio-utils unzip xvfb xdotool; do dpkg -s "$p" >/dev/null 2>&1 || APT="$APT $p"; done
   if [ -n "$APT" ]; then
     echo "==> apt-get install$APT"
     apt-get update -qq
@@ -139,13 +140,23 @@ VENV_KEY=$(cat scripts/install_meeting_assistant.bat pyproject.toml tests/window
 [ "$(cat "$CACHE/venv.stamp" 2>/dev/null)" = "$VENV_KEY" ] || rm -rf "$PROJECT/.venv"
 echo "$VENV_KEY" > "$CACHE/venv.stamp"
 
+# An X display for the Windows processes that show windows (Xvfb picks a free number); Wine's own
+# desktop starts on it, or a virtual desktop opened later stays black.
+exec 3> "$CACHE/display"
+Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 2> "$CACHE/xvfb.log" &
+XVFB=$!
+exec 3>&-
+for _ in $(seq 100); do [ -s "$CACHE/display" ] && break; sleep 0.1; done
+DISPLAY_NUM=:$(cat "$CACHE/display")
+mkdir -p "$ROOT/tmp/.X11-unix"
+mount --bind /tmp/.X11-unix "$ROOT/tmp/.X11-unix"
 wine_env /usr/lib/wine/wineserver -p            # one wineserver for every Windows process of the run
-trap 'wine_env /usr/lib/wine/wineserver -k 2>/dev/null || true' EXIT
+trap 'wine_env /usr/lib/wine/wineserver -k 2>/dev/null || true; kill $XVFB 2>/dev/null || true' EXIT
 # Wine's services (services.exe, explorer.exe...) start now, holding none of the tests' output pipes open.
-wine_env /usr/lib/wine/wine64 wineboot < /dev/null > /dev/null 2>&1 || true
+wine_env DISPLAY="$DISPLAY_NUM" /usr/lib/wine/wine64 wineboot < /dev/null > /dev/null 2>&1 || true
 echo "==> tests/windows under Wine ($(wine_env /usr/lib/wine/wine64 --version))"
 set +e
-MEETING_ASSISTANT_WINE_ROOT=$ROOT MEETING_ASSISTANT_WINE_USER=$WINUSER \
+MEETING_ASSISTANT_WINE_ROOT=$ROOT MEETING_ASSISTANT_WINE_USER=$WINUSER MEETING_ASSISTANT_WINE_DISPLAY=$DISPLAY_NUM \
   "$REPO/.venv/bin/python" -m pytest tests/windows -p no:cacheprovider -q -rs --durations=5 "$@" | tee "$CACHE/last-run.txt"
 rc=${PIPESTATUS[0]}
 set -e

@@ -40,6 +40,7 @@ class SessionConfig(Section):
     keep_audio_days: int = Field(0, ge=0)
     consent_notice: bool = True  # remind the user, on their first session, to tell the participants
     max_duration_hours: float = Field(4.0, gt=0.0)  # a live recording stops itself after this much audio
+    tray: bool = True  # Windows: a notification-area icon during a live recording (stop, open the last report)
 
     @field_validator("language")
     @classmethod

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import typer.main
@@ -15,6 +17,14 @@ LAUNCHERS = [ROOT / "start_bot_assistant_reunion.bat", ROOT / "start_bot_assista
              ROOT / "scripts" / "install_meeting_assistant.bat", ROOT / "scripts" / "list_sessions.bat"]
 
 
+def launcher_py() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("launcher", ROOT / "scripts" / "launcher.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def cli_verbs() -> dict[str, set[str]]:
     """Every verb of the CLI with the option names it accepts."""
     group = typer.main.get_command(app)
@@ -23,20 +33,28 @@ def cli_verbs() -> dict[str, set[str]]:
 
 
 @pytest.mark.parametrize("launcher", LAUNCHERS, ids=lambda p: p.name)
-def test_launcher_is_utf8_crlf_and_runs_from_any_folder(launcher: Path) -> None:
+def test_launcher_is_ascii_crlf_and_runs_from_any_folder(launcher: Path) -> None:
     raw = launcher.read_bytes()
-    text = raw.decode("utf-8")
+    text = raw.decode("ascii")  # cmd reads a .bat in the console's code page: only ASCII reads the same in all
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b""), "batch files need CRLF line endings"
-    assert "chcp 65001" in text
     assert re.search(r'cd /d "%~dp0(\.\.)?"', text), "must not depend on the current folder"
-    assert re.search(r"[éèàç]", text), "messages are in French"
+    said = re.findall(r"(?:launcher\.py say|%SAY%) (\w+)", text)
+    assert said, "its French messages come from scripts/launcher.py"
+    assert set(said) <= set(launcher_py().MESSAGES), said
+
+
+def test_launcher_py_speaks_french_and_starts_up_with_a_name() -> None:
+    module = launcher_py()
+    assert all(re.search(r"[éèàçÉ]", m) for m in (module.NAME_PROMPT, module.MESSAGES["installed"], module.FAILED))
+    assert "--name" in cli_verbs()["up"]
 
 
 @pytest.mark.parametrize("launcher", LAUNCHERS, ids=lambda p: p.name)
 def test_every_cli_call_in_a_launcher_exists(launcher: Path) -> None:
     verbs = cli_verbs()
-    calls = re.findall(r"supervisor\.py\s+([^\r\n]*)", launcher.read_text(encoding="utf-8"))
-    assert calls, "the launcher calls the CLI"
+    text = launcher.read_text(encoding="utf-8")
+    calls = re.findall(r"supervisor\.py\s+([^\r\n]*)", text)
+    assert calls or re.search(r"launcher\.py (named|quick)", text), "the launcher calls the CLI"
     for call in calls:
         words = call.split()
         verb = words[0]

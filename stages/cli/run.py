@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
-from stages import lock, logs, progress
+from stages import lock, logs, progress, tray
 from stages.cli import dashboard
 from stages.cli.keys import Keys
 from stages.config import PipelineConfig
@@ -39,6 +39,7 @@ def run_session(session: Session, cfg: PipelineConfig, console: Console, interac
     manifest = session.manifest()
     manifest.state, manifest.ended_at = "recording", None
     session.write_manifest(manifest)
+    tray.start(session, cfg)  # ends by itself once the session is let go
     stop_sent = False
     last_print = 0.0
     started = time.monotonic()

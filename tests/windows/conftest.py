@@ -55,7 +55,7 @@ def installed() -> Install:
                "PIP_CONSTRAINT": r"Z:\wheels\constraints.txt",  # pip splits this variable at spaces
                "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     console = wine.Console(["cmd", "/c", r"scripts\install_meeting_assistant.bat"], extra_env=offline)
-    done = wine.as_wine_cmd_shows("Installation terminée")
+    done = "Installation terminée"
     wine.wait_for(lambda: done in console.output() or "Press any key" in console.output() or
                   console.poll() is not None, 1800, "the installation to end")
     console.type("\r")  # the closing `pause`

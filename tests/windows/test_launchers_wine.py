@@ -1,9 +1,9 @@
 """The .bat launchers in a console window under Wine's cmd, as a double-click runs them.
 
 They record with the default source (system + microphone) and Élodie's settings. The named launcher
-is stopped with `q` in its window, the quick one with `down` from another process. Python's French
-output (paths, names) shows as it should; the launchers' own French lines show as Wine's cmd reads
-a UTF-8 batch file (see wine.as_wine_cmd_shows), which Windows reads as UTF-8 after `chcp 65001`.
+is stopped with `q` in its window, the quick one with `down` from another process. Their French
+(prompt, messages) is printed by Python (scripts/launcher.py; the .bat files are ASCII), so the
+accents must show exactly as written, in Wine's console as in Windows'.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def launch(launcher: str, spool: PureWindowsPath, prompt: str, typed: str = "") 
     before = folders(wine.host(spool))
     bat = wine.Console(["cmd", "/c", launcher])
     try:
-        bat.wait_for_output(wine.as_wine_cmd_shows(prompt), 120)
+        bat.wait_for_output(prompt, 120)
         bat.type(typed)
         session = new_session(wine.host(spool), before)
         recording(session)
@@ -50,7 +50,8 @@ def test_named_launcher_asks_the_name_and_stops_on_q(user_config: PureWindowsPat
     assert bat.returncode == 0, screen
     assert session.manifest().name == "Réunion Élodie" and sorted(session.manifest().sources) == ["mic", "system"]
     assert (session.report / "END.json").is_file(), screen
-    assert "report ready: c:\\users\\élodie\\mes réunions\\" in screen.casefold(), screen  # accents shown right
+    assert "Nom de la réunion :" in screen, screen  # printed by Python: the accent shows as written
+    assert "report ready: c:\\users\\élodie\\mes réunions\\" in screen.casefold(), screen
 
 
 def test_quick_launcher_names_the_meeting_itself(user_config: PureWindowsPath) -> None:
@@ -61,6 +62,7 @@ def test_quick_launcher_names_the_meeting_itself(user_config: PureWindowsPath) -
     finally:
         if bat.poll() is None:
             bat.kill()
+    assert "Enregistrement en cours. Appuyez sur q pour arrêter et produire le compte rendu." in screen, screen
     assert re.fullmatch(r"Reunion_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}", session.manifest().name)
     assert (session.report / "END.json").is_file(), screen
 

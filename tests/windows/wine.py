@@ -196,8 +196,3 @@ def wait_for(predicate: object, timeout: float, what: str, every: float = 0.5) -
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(every)
 
-
-def as_wine_cmd_shows(text: str) -> str:
-    """How Wine's cmd shows a line of a UTF-8 .bat file: it decodes batch files with the OEM code page (437)
-    whatever `chcp 65001` says, where Windows reads the lines after `chcp 65001` as UTF-8."""
-    return text.encode("utf-8").decode("cp437")
