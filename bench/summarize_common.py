@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import MEETINGSYNTH, OUT
+from stages.speakers.labels import number_of
 from stages.spool import Session
 from stages.summarize import lang
 from stages.summarize.schema import FinalReport
@@ -128,9 +129,11 @@ def distinct(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[st
 
 
 def owner_right(listed_owner: str, truth: dict[str, Any], generic: set[str]) -> bool:
-    """The right name, or an honest blank (or the channel label) where the name was never said aloud."""
+    """The right name, or an honest blank where the name was never said aloud: none, the channel label, or a
+    voice label ("Speaker 3": the pipeline labels voices; which voice is not checked)."""
     owner = fold(listed_owner)
-    return owner == fold(truth["owner"]) or (not truth.get("owner_named", True) and owner in generic)
+    honest = owner in generic or number_of(listed_owner.strip().title()) is not None
+    return owner == fold(truth["owner"]) or (not truth.get("owner_named", True) and honest)
 
 
 def score(report: FinalReport, truth: dict[str, Any], language: str) -> Score:

@@ -5,9 +5,9 @@
 The meetings are bench/meetings/ (24, half French); the third listed in heldout.txt was set aside
 before any tuning and is reported on its own. `text` is the script's clean text (the first speaker
 as "You", the others as "Others", as live); `espeak` and `kokoro` are the meeting spoken by that
-engine and transcribed by the real pipeline (base model, imported file: every voice is "Others"),
+engine and transcribed by the real pipeline (base model, imported file: voices labelled "Speaker N"),
 cached by `python -m bench.summarize_cases`. For every list: recall (action items: found with the
-right owner, or with none where the owner's name is never said) and precision (listed items that
+right owner, or with none or a voice label where the owner's name is never said) and precision (listed items that
 match a truth item not already matched: a duplicate counts against it), per backend, source,
 part (tune / held out) and language, then the issue's bar on the held-out part after TTS + Whisper.
 """

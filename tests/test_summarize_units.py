@@ -363,3 +363,29 @@ def test_a_task_named_then_taken_has_its_owner_and_one_line() -> None:
         ("Marcus", "call the landlord about the lease", "Thursday")]  # the reply is the same task, once
     fr = extract(segments[4:], "fr")
     assert [(a.owner, a.task, a.due) for a in fr.action_items] == [("Participants", "prévenir les urgences", "lundi")]
+
+
+def test_a_decision_agreed_again_is_listed_once_and_a_subject_put_off_is_none() -> None:
+    """The demo's rules listed the brochure decision twice (agreed, then "Okay." and "So the second decision,
+    …"), "let's talk about it next week" as a decision (accepted by a "Same here." five sentences on) and
+    "I have a new headset" as a task."""
+    segments = [seg(1, "Others", "Can everyone see my slides? I have a new laptop."),
+                seg(5, "Others", "I think we should cancel the summer party this year."),
+                seg(9, "Others", "I agree. Let's move the money to the team trip in October."),
+                seg(14, "Others", "Okay."),
+                seg(15, "Others", "So the first decision, no summer party, the money goes to the October trip."),
+                seg(22, "Others", "Should we invite the partners to the trip?"),
+                seg(26, "Others", "Fair question, but let's discuss it later, when the budget is signed."),
+                seg(31, "Others", "By the way, the canteen is closed on Monday."),
+                seg(35, "Others", "I was starving last time, no regrets."),
+                seg(38, "Others", "Same here.")]
+    mini = extract(segments, "en")
+    assert mini.decisions == ["No summer party, the money goes to the October trip"]
+    assert mini.action_items == []
+    fr = extract([seg(1, "Participants", "On pourrait ouvrir le samedi matin."),
+                  seg(4, "Participants", "D'accord. On ouvre le samedi matin à partir de janvier."),
+                  seg(8, "Participants", "Bon."),
+                  seg(9, "Participants", "Alors la décision, c'est l'ouverture le samedi matin dès janvier."),
+                  seg(15, "Participants", "Et les horaires du soir ? On en reparlera quand on aura les chiffres."),
+                  seg(20, "Participants", "Moi aussi.")], "fr")
+    assert fr.decisions == ["L'ouverture le samedi matin dès janvier"]

@@ -33,6 +33,9 @@ ASKS = re.compile(r"^(?:(?:and|so|also|et|alors)[,]?\s+)?(?:is|are|does|do|did|c
                   r"should|if|whether|est-ce qu|qui|quand|combien|comment|pourquoi|where|when|what|who|how|why)\b",
                   re.IGNORECASE)
 SUBJECT = re.compile(r"^we(?:'ll| will)?\s+(?=\w)", re.IGNORECASE)  # French keeps "on": "On garde…"
+# "So the second decision, no brochure this year" / "La décision, c'est…": the head that names it a decision
+DECISION_HEAD = re.compile(r"^(?:the|our|la|notre)\s+(?:\w+\s+)?(?:decision|décision)(?:\s*[,:]\s*(?:c'est\s+)?|"
+                           r"\s+(?:is that|is to|c'est|est de|est qu(?:e|')))\s*", re.IGNORECASE)
 TAIL = re.compile(r"(?:,\s*(?:because|since|as|parce que|car|comme ça|c'est aussi|that's decided|c'est validé|"
                   r"c'est acté|donc c'est acté|decided|no exceptions?)\b.*|[,.]?\s*(?:that's decided|decided|c'est "
                   r"décidé|c'est validé|everyone agree|any objections?)[.!?]*)$", re.IGNORECASE)
@@ -51,6 +54,7 @@ def statement(text: str, language: str) -> str:
     if colon and rest.strip() and cues.ANNOUNCE[fam].search(head + "."):  # "La décision est la suivante : …"
         text = rest.strip()
     text = cues.RESTATE.sub("", text)
+    text = DECISION_HEAD.sub("", text)
     text = PROPOSAL_START[fam].sub("", text)
     text = AGREED_ON.sub("", text)
     text = SUBJECT.sub("", text)
@@ -82,7 +86,7 @@ def _proposal(sents: list[Sentence], i: int, fam: str, actions: set[int]) -> int
             break
         if j in actions:
             return call  # the agreement accepts a task
-        proposes = cues.PROPOSE[fam].search(s.text) or commits(s.text, fam)
+        proposes = (cues.PROPOSE[fam].search(s.text) or commits(s.text, fam)) and not PROCESS.search(s.text)
         if proposes and len(content_words(statement(s.text, fam))) >= 2:
             return j
         if call is None and cues.CALL_FOR_AGREEMENT.search(s.text) and len(content_words(statement(s.text, fam))) >= 2:
@@ -149,6 +153,8 @@ def decisions(sents: list[Sentence], first: int, language: str, actions: set[int
                 for k, s in enumerate(sents[max(0, i - LOOKBACK): i], start=max(0, i - LOOKBACK))):
             continue  # "Okay, we go through them." is no decision: nothing was asked or proposed before
         said = _restatement(sents, i, fam, actions, proposal)
+        if said is None and proposal is not None and proposal <= used:
+            continue  # agreed to again ("Me too." a little later): that decision is listed already
         pick = said if said is not None else proposal
         if pick is None and announced:  # "Decided." / "C'est décidé." confirms what was just said
             pick = _referent(sents, i, actions)
@@ -158,9 +164,10 @@ def decisions(sents: list[Sentence], first: int, language: str, actions: set[int
         if len(content_words(cues.ANNOUNCE[fam].sub(" ", decision))) < 2 or IF.match(decision):  # "If they…"
             continue
         used = max(i, pick)
-        # the same decision proposed, then restated a little later: listed once, as last stated
-        out = [(k, d) for k, d in out if sents[pick].time - sents[k].time > 2 * REFERENT_S
-               or similarity(d, decision) < SAME_DECISION]
+        # the same decision proposed, then restated a little later (in other words, or agreed to again from the
+        # sentence an earlier decision was taken from): listed once, as last stated
+        out = [(k, d) for k, d in out if k != proposal and (sents[pick].time - sents[k].time > 2 * REFERENT_S
+                                                             or similarity(d, decision) < SAME_DECISION)]
         out.append((pick, decision))
     return out
 

@@ -18,7 +18,13 @@ MAX_ITEM = 160
 PROCESS = re.compile(r"\b(?:hear me|my screen|mon écran|m'entend|start the meeting|next topic|sujet suivant|"
                      r"keep (?:it|this|the|things|the meeting) (?:short|brief|to)|be brief|"
                      r"soyons brefs?|faire court|faire vite|wrap up|on s'arrête|come back to|on en reparle|"
-                     r"leave (?:it|that) open|same time)\b", re.IGNORECASE)
+                     r"leave (?:it|that) open|same time|"
+                     # putting a subject off is no proposal: "let's talk about it next week" / "on en reparlera"
+                     r"(?:talk|speak|think) about (?:it|this|that) (?:again|later|next|another|tomorrow|once|when)|"
+                     r"discuss (?:it|this|that) (?:again|later|next|another|tomorrow|once|when)|"
+                     r"revisit (?:it|this|that)|"
+                     r"en reparler|on en reparlera|on en (?:parle|discute) (?:plus tard|la semaine|demain|quand))\b",
+                     re.IGNORECASE)
 
 
 @dataclass

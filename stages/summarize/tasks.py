@@ -120,9 +120,11 @@ FIRST = {
                      r"\s*(?P<task>(?<=')\S.+|(?<=\s)\S.+)", re.IGNORECASE),
 }
 # First-person present that commits: "je leur écris cet après-midi", "je l'active dès demain"; in English at the
-# start of a sentence only, where Whisper often drops the "'ll" ("I ask the print shop for…").
+# start of a sentence only, where Whisper often drops the "'ll" ("I ask the print shop for…"). "I have…" says
+# what someone has ("I have a new headset"), never what they will do.
 FIRST_PRESENT = {
-    "en": re.compile(_LEAD + r"I (?P<verb>" + "|".join(sorted(IMPERATIVES["en"])) + r")\b(?P<task>.*)", re.IGNORECASE),
+    "en": re.compile(_LEAD + r"I (?P<verb>" + "|".join(sorted(IMPERATIVES["en"] - {"have"})) + r")\b(?P<task>.*)",
+                     re.IGNORECASE),
     "fr": re.compile(r"\b(?:je|j')\s*(?:(?:le|la|les|l'|lui|leur|vous|te|y|en)\s*)?(?P<verb>envoie|fais|prépare|"
                      r"rédige|appelle|écris|contacte|passe|réserve|commande|termine|refais|mets|affiche|vérifie|"
                      r"active|diffuse|présente|organise|demande|relance|pose|note|regarde|sélectionne)\b"
