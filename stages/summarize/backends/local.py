@@ -25,7 +25,6 @@ from stages.summarize.llm import ChatBackend, messages_tokens
 
 log = logging.getLogger("summarize")
 SLOTS = 2
-POLL = 0  # llama.cpp's threads sleep between steps instead of spinning (its default, 50, spins)
 FREE_SAMPLE_S = 0.5  # watched before each call: the transcriber has just written the file that made it due
 
 
@@ -82,7 +81,8 @@ class LocalBackend(ChatBackend):
         params.cache_idle_slots = False
         params.n_gpu_layers = self.cfg.local.gpu_layers
         params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
-        params.cpuparams.poll = params.cpuparams_batch.poll = POLL
+        # llama.cpp's threads spin a bounded while (poll 50) before they sleep between steps: poll 0 measured
+        # no different (window 2.2 vs 2.1 s alone, 12.8 vs 12.3 s beside the call, same CPU): left as it is
         params.hostnames = [self._listen_address()]
         params.api_keys = [secrets.token_urlsafe(24)]
         params.endpoint_slots = False
