@@ -133,7 +133,7 @@ def run_one(audio: Path, args: argparse.Namespace, llm: str, load: float, call_s
 
 def row(r: dict[str, Any]) -> str:
     c = r["call"]
-    fps = (f"{100 * c['fps_mean'] / 30:.0f} % (worst 2 s: {100 * c['fps_min'] / 30:.0f} %)" if c else "-")
+    fps = (f"{100 * c['fps_mean'] / 30:.0f} % (worst 10 s: {100 * c['fps_worst_10s'] / 30:.0f} %)" if c else "-")
     load = f"{c['cores_mean']:.2f} ({c['streams']}x {c['preset']})" if c else "alone"
     return (f"| {r['label']} | {r['lang']} | {r['llm']} | {load} | {r['lag_p50']:.1f} / {r['lag_p95']:.1f} / "
             f"{r['lag_max']:.1f}{' growing' if r['lag_grows'] else ''} | {r['window_s_p50']:.1f} / "
