@@ -141,7 +141,7 @@ def row(r: dict[str, Any]) -> str:
             f"{r['report_after_last_transcript_s']:.1f} | {fps} |")
 
 
-HEADER = ("| variant | lang | LLM | call's load, cores | live lag p50 / p95 / max, s | LLM s per window p50 / max "
+HEADER = ("| variant | lang | LLM | call's load, cores | live lag p50 / p95 / max, s | LLM s per call p50 / max "
           "| LLM calls | most windows waiting | report after last transcript file, s | call's frame rate |\n"
           "|---|---|---|---|---|---|---|---:|---:|---|")
 
