@@ -26,10 +26,13 @@ def script(name: str) -> dict[str, Any]:
 
 
 def session_of(tmp: Path, name: str, llm: str = "offline", end: bool = True, **summarize: Any) -> Session:
-    """A session holding the transcript of fixture `name` (fr or en); 1-minute chunks of 30 s windows."""
+    """A session holding the transcript of fixture `name` (fr or en); 1-minute chunks of 30 s windows.
+
+    An imported file: its transcript is all there at once, and each window is one call (a live
+    session would read windows that wait together: tests/test_summarize_stage.py)."""
     data = script(name)
     options = {"interval_minutes": 1.0, "window_minutes": 0.5, **summarize}
-    session = make_session(tmp / f"session-{name}", data, llm=llm, summarize=options)
+    session = make_session(tmp / f"session-{name}", data, llm=llm, summarize=options, source="file:meeting.wav")
     write_transcript(session, data, end=end)
     return session
 

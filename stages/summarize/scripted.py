@@ -50,8 +50,9 @@ def segments_of(script: dict[str, Any], wpm: float = WORDS_PER_MINUTE, voices: b
 
 
 def make_session(root: Path, script: dict[str, Any], llm: str = "offline",
-                 summarize: dict[str, Any] | None = None, manifest_language: str | None = None) -> Session:
-    """An empty session (manifest only) configured for the summarizer."""
+                 summarize: dict[str, Any] | None = None, manifest_language: str | None = None,
+                 source: str = "system+mic") -> Session:
+    """An empty session (manifest only) configured for the summarizer; live unless `source` is a file."""
     language = script.get("language", "en")
     cfg = config.validate({"session": {"language": manifest_language or language},
                            "summarize": {"llm": llm, **(summarize or {})}})
@@ -59,7 +60,7 @@ def make_session(root: Path, script: dict[str, Any], llm: str = "offline",
     session.ensure_layout()
     session.write_manifest(SessionManifest(
         name=str(script.get("title") or root.name), slug=root.name, created_at=now_iso(),
-        language=manifest_language or language, sources=["mic", "system"], source="system+mic",
+        language=manifest_language or language, sources=["mic", "system"], source=source,
         config=cfg.model_dump(mode="json")))
     return session
 
