@@ -10,11 +10,14 @@ the machine really leaves free, measured just before the work starts.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
 
 import psutil
+
+log = logging.getLogger(__name__)
 
 SAMPLE_S = 1.0  # how long the machine is watched before a choice: one video frame burst is 33 ms
 MARGIN = 0.25  # a core counts as free when at least 75 % of it is idle
@@ -27,9 +30,13 @@ def cores() -> int:
 def busy_elsewhere(sample_s: float = SAMPLE_S) -> float:
     """Cores kept busy by every other process, over `sample_s` seconds (this process's own use left out)."""
     me = psutil.Process()
-    mine0, all0, t0 = me.cpu_times(), psutil.cpu_times(), time.monotonic()
-    time.sleep(sample_s)
-    mine1, all1, t1 = me.cpu_times(), psutil.cpu_times(), time.monotonic()
+    try:
+        mine0, all0, t0 = me.cpu_times(), psutil.cpu_times(), time.monotonic()
+        time.sleep(sample_s)
+        mine1, all1, t1 = me.cpu_times(), psutil.cpu_times(), time.monotonic()
+    except OSError as exc:  # Wine has no per-CPU counters (WinError 1): count nothing busy, as before
+        log.debug("the machine's CPU counters cannot be read: %s", exc)
+        return 0.0
     idle = ("idle", "iowait")
     used = sum(getattr(all1, f) - getattr(all0, f) for f in all1._fields if f not in idle
                and f not in ("guest", "guest_nice"))  # guest time is already counted in user time
