@@ -101,7 +101,7 @@ def summaries_waiting(session: Session, manifest: SessionManifest, transcribed_u
     window_s = min(cfg.window_minutes, cfg.interval_minutes) * 60.0
     ready = chunker.plan(transcribed_until, False, transcribed_until, interval_s, window_s).windows
     folder = session.summaries / "windows"
-    waiting = [w for w in ready if not (folder / f"{w.chunk:04d}-{w.window:02d}.json").exists()]
+    waiting = [w for w in ready if not (folder / f"{chunker.window_key(w)}.json").exists()]
     return len(waiting), (transcribed_until - waiting[0].start if waiting else 0.0)
 
 

@@ -22,6 +22,11 @@ class Window:
     end: float
 
 
+def window_key(w: Window) -> str:
+    """`CCCC-WW`: the name of the window's file in summaries/windows/."""
+    return f"{w.chunk:04d}-{w.window:02d}"
+
+
 @dataclass(frozen=True)
 class Plan:
     windows: list[Window]  # every window whose transcript is complete, in time order

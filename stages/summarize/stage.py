@@ -20,7 +20,7 @@ from stages.models import Segment, SessionManifest
 from stages.spool import Session, make_private_dir, now_iso, read_model
 from stages.summarize import grounding, lang, merge, report
 from stages.summarize.backends.base import Backend, SynthesisTask, WindowTask
-from stages.summarize.chunker import Plan, Window, plan
+from stages.summarize.chunker import Plan, Window, plan, window_key
 from stages.summarize.runner import Runner
 from stages.summarize.schema import ChunkFile, MiniSummary, SynthesisFile, WindowFile
 from stages.summarize.text import clock, estimate_tokens
@@ -31,10 +31,6 @@ M = TypeVar("M", WindowFile, ChunkFile, SynthesisFile)
 SYNTHESIS_BUDGET_TOKENS = 2500  # mini-summary text folded into the overall summary per call
 CONTEXT_S = 60.0  # transcript before a window that its extraction may look back at (a proposal, a named task)
 JOIN_BUDGET_TOKENS = 1200  # transcript one call may read when windows wait (a 4096-token context keeps room)
-
-
-def window_key(w: Window) -> str:
-    return f"{w.chunk:04d}-{w.window:02d}"
 
 
 class Summarizer:
@@ -154,24 +150,26 @@ class Summarizer:
         last = p.last_chunk is not None and w == p.windows[-1]
         return self.view.between(w.start, float("inf") if last else w.end)
 
-    def _waiting_run(self, w: Window, p: Plan) -> list[Window]:
-        """`w` and the windows after it that are ready too: the LLM fell behind, they are read in one call.
+    def _waiting_run(self, w: Window, p: Plan) -> list[tuple[Window, list[Segment]]]:
+        """`w` and the windows after it that are ready too, with their segments: the LLM fell behind,
+        they are read in one call.
 
         Only windows of the same interval, in a run without a file, up to `JOIN_BUDGET_TOKENS`
         of transcript: fewer, larger calls let a slowed LLM catch up (each call pays its
         prompt and its answer once) instead of falling further behind every minute.
         """
-        run = [w]
+        run = [(w, self._segments(w, p))]
         if not self.live:
             return run
-        budget = JOIN_BUDGET_TOKENS - sum(estimate_tokens(s.text) for s in self._segments(w, p))
+        budget = JOIN_BUDGET_TOKENS - sum(estimate_tokens(s.text) for s in run[0][1])
         for later in p.windows[p.windows.index(w) + 1:]:
             if later.chunk != w.chunk or self.window_path(later).exists():
                 break
-            budget -= sum(estimate_tokens(s.text) for s in self._segments(later, p))
+            part = self._segments(later, p)
+            budget -= sum(estimate_tokens(s.text) for s in part)
             if budget < 0:
                 break
-            run.append(later)
+            run.append((later, part))
         return run
 
     def _joined_earlier(self, w: Window, p: Plan) -> tuple[str, WindowFile] | None:
@@ -195,8 +193,8 @@ class Summarizer:
         if earlier is not None:
             self._mark_joined(w, *earlier, len(self._segments(w, p)))
             return True
-        run = self._waiting_run(w, p)
-        parts = [self._segments(x, p) for x in run]
+        waiting = self._waiting_run(w, p)
+        run, parts = [x for x, _ in waiting], [part for _, part in waiting]
         segments = [s for part in parts for s in part]
         context = self.view.between(w.start - CONTEXT_S, w.start)
         language = self.language()
