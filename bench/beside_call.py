@@ -12,7 +12,8 @@ session of its own) takes about the given number of cores. Figures per run, all 
 spool's files: the live lag of every batch (p50/p95/max, and whether it grows), the LLM's
 seconds per window, how many windows waited for the LLM over time (the backlog), the report
 after the last transcript file, and the call's own frame rate and CPU. Results go to
-bench/results/beside-call/LABEL-LANG-LLM-LOAD.json; `--publish` writes every saved run's row
+bench/results/beside-call/LABEL-LANG-LLM-LOAD.json (the session, its audio left out, to
+bench/out/beside-call/); `--publish` writes every saved run's row
 into BENCHMARKS.md. Needs ffmpeg, PulseAudio and ../shared/tools/meetingsynth.py.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.call_standin import Call, calibrate
-from bench.common import ROOT, batch_lags, machine, percentile, synth_meeting
+from bench.common import OUT, ROOT, batch_lags, machine, percentile, synth_meeting
 from bench.soak import ensure_sink, final_latency, play
 from bench.soak_report import update_benchmarks
 from stages.models import TranscriptBatch
@@ -110,6 +112,9 @@ def run_one(audio: Path, args: argparse.Namespace, llm: str, load: float, call_s
     if code != 0:
         sys.exit(f"supervisor up exited {code}: see the logs under {spool}")
     (session,) = [p for p in spool.iterdir() if p.is_dir()]
+    kept = OUT / "beside-call" / f"{args.label}-{args.lang}-{llm}-{load:g}"
+    shutil.rmtree(kept, ignore_errors=True)
+    shutil.copytree(session, kept, ignore=shutil.ignore_patterns("*.wav"))  # logs and files, for a closer look
     windows = window_times(session)
     lags = batch_lags(session)
     calls = [w for w in windows if not w["marker"] and w["backend"] not in ("none",)]

@@ -215,8 +215,9 @@ def test_local_threads_follow_the_cpu_the_call_leaves_free(small_model: Path,
     from stages import cpu
     from stages.summarize.backends.local import LocalBackend
 
-    free = iter([2, 1, 2, 1, 2, 2, 2])
-    monkeypatch.setattr(cpu, "free_threads", lambda cap=0, sample_s=0.0: next(free))
+    busy = iter([0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0])  # cores the others take, read before each call
+    monkeypatch.setattr(cpu, "cores", lambda: 2)
+    monkeypatch.setattr(cpu.Meter, "busy", lambda self, min_s=0.0: next(busy))
     backend = LocalBackend(cfg_with(local={"model": "small"}))
     backend.prepare()
     ran = [backend.threads]

@@ -180,3 +180,25 @@ def test_the_model_refuses_another_pass_only_when_armed_after_a_loop(demo_pcm: n
         model.encode(features)
     model.begin_call()
     assert not model.armed and not model.looped
+
+
+def test_whisper_threads_follow_the_cpu_left_free_and_the_words_stay(demo_pcm: np.ndarray,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cpu_threads = 0`: when a reading finds a core taken by another program (the call), the model is
+    reloaded with one thread fewer before the next decode, and the decode goes on with it. What is busy is
+    given here; `stages.cpu` measures it for real (tests/test_units.py)."""
+    from stages import cpu
+    from stages.transcribe import engine as engine_module
+
+    busy = iter([0.0, 1.0])
+    monkeypatch.setattr(cpu, "cores", lambda: 2)
+    monkeypatch.setattr(cpu.Meter, "busy", lambda self, min_s=0.0: next(busy, 1.0))
+    monkeypatch.setattr(engine_module, "FOLLOW_EVERY_S", 0.0)
+    engine = engine_module.Engine(TranscribeConfig(), "en")
+    assert engine.threads is not None and engine.threads.now == 2
+    first = engine.model
+    clip = (demo_pcm[: int(12.9 * RATE)] / 32768).astype(np.float32)  # the first three turns, whole
+    text = " ".join(p.text for p in engine.transcribe(clip, 0.0).pieces)
+    assert engine.threads.now == 1 and engine.model is not first
+    said = " ".join(t["text"] for t in demo_script()["turns"] if t["end"] < 12.9)
+    assert wer(said, text, "en") <= 0.1, text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -250,15 +251,47 @@ def test_the_transcriber_turns_mkl_buffer_caching_off_before_ctranslate2_loads()
 
 
 def test_free_cpu_counts_the_other_programs_not_this_one() -> None:
-    """What a busy program takes is seen (a real spinning process, measured by the kernel's counters);
-    what this process uses itself is left out: it is the one asking how many threads to start."""
+    """What a busy program takes is seen (real spinning processes, measured by the kernel's counters);
+    what this process uses itself is left out: it is the one asking how many threads to start. A program
+    at a lower priority (the summarizer's LLM, seen from the transcriber) gives way: a yielding meter leaves it out."""
+    import psutil
+
     from stages import cpu
 
-    spinner = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time() + 20\nwhile time.time() < t: pass"])
+    spin = [sys.executable, "-c", "import time\nt = time.time() + 20\nwhile time.time() < t: pass"]
+    spinner = subprocess.Popen(spin)
     try:
         assert cpu.busy_elsewhere(1.5) >= 0.8
     finally:
         spinner.kill()
         spinner.wait()
+    lower = subprocess.Popen(spin)
+    try:
+        psutil.Process(lower.pid).nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt" else 10)
+        everyone, yielding = cpu.Meter(), cpu.Meter(yielding=True)
+        time.sleep(1.5)
+        assert everyone.busy(0.0) - yielding.busy(0.0) >= 0.7
+    finally:
+        lower.kill()
+        lower.wait()
     assert cpu.threads_for(2, 0.1) == 2 and cpu.threads_for(2, 0.9) == 1 and cpu.threads_for(2, 1.6) == 1
     assert cpu.threads_for(8, 2.2) == 6 and cpu.threads_for(8, 2.2, cap=4) == 4 and cpu.threads_for(1, 3.0) == 1
+
+
+def test_thread_count_drops_at_once_and_rises_when_two_readings_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Too many threads is the costly mistake (each step waits for a thread the call holds), too few only
+    slows: fewer at the first reading that finds fewer cores free, more only when two in a row agree. A count
+    the user set never moves. The busy cores are given here; the test above measures them for real."""
+    from stages import cpu
+
+    busy = iter([0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.5])
+    monkeypatch.setattr(cpu, "cores", lambda: 2)
+    monkeypatch.setattr(cpu.Meter, "busy", lambda self, min_s=0.0: next(busy))
+    threads = cpu.Threads(min_s=0.0)
+    seen = [threads.now]
+    for _ in range(7):
+        threads.change()
+        seen.append(threads.now)
+    assert seen == [2, 1, 1, 1, 1, 2, 2, 1]
+    pinned = cpu.Threads(configured=3)
+    assert pinned.now == 3 and pinned.change() is None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from stages import cpu
 from stages.config import TranscribeConfig
 from stages.transcribe import filters, models
 from stages.transcribe.fidelity import crammed, settle_repeats
@@ -29,6 +30,8 @@ MIN_PROGRESS_S = 1.0  # a call ended by a loop must have moved at least this far
 MAX_CHARS_PER_S = 30.0  # twice as fast as anyone speaks: text with less time than this had no audio
 END_S = 0.05  # a segment ending this close to the end of a call's audio ran into its padding
 COMPRESSION_FALLBACK: float | None = None
+MAX_THREADS = 4  # CTranslate2's own default
+FOLLOW_EVERY_S = 30.0  # how often the free CPU is read again (a reading is the whole time since the last)
 
 
 def pick_device(requested: str) -> str:
@@ -43,12 +46,13 @@ def pick_device(requested: str) -> str:
 
 
 def cpu_threads(configured: int) -> int:
-    """0 means CTranslate2's default of 4 threads, capped at the cores there are.
+    """0 means CTranslate2's default of 4 threads, capped at the cores there are (the benchmarks' whole-file
+    decodes, on a machine left to them; the transcriber follows the free CPU under the same cap).
 
     On 2 cores, 4 threads fight over them: 4 minutes of the 2-hour meeting in 20 s
     windows took 37.0 s with 4 threads and 34.8 s with 2 (two runs each).
     """
-    return configured or min(4, os.cpu_count() or 1)
+    return configured or min(MAX_THREADS, os.cpu_count() or 1)
 
 
 class Engine:
@@ -62,11 +66,27 @@ class Engine:
         self.temperatures = cfg.live_temperatures if live else cfg.temperatures
         self.language = None if language == "auto" else language
         self.hotwords = ", ".join(cfg.vocabulary) or None
+        self.threads: cpu.Threads | None = None
+        self.device = ""
         if cfg.engine == "openai":  # the same calls, decoded on a server (the local model only as its fallback)
             from stages.transcribe.remote import RemoteWhisper
 
             self.model: Any = RemoteWhisper(cfg, self.load_local)
         else:
+            self.model = self.load_local()
+
+    def follow_free_cpu(self) -> None:
+        """Reload the model with the threads the machine leaves free now (`cpu_threads = 0`, on the CPU).
+
+        Beside a video call holding one core of two, one thread decoded 8 live windows in
+        79.1 s and two in 86.5 s; alone, two took 64.9 s and one 77.0 s (bench/threads_beside.py).
+        """
+        if self.threads is None or self.device != "cpu" or self.cfg.engine == "openai":
+            return
+        wanted = self.threads.change()
+        if wanted is not None:
+            log.info("%d core(s) free now: Whisper reloaded with %d thread(s)", wanted, wanted)
+            self.model = None  # its threads end before the new ones start
             self.model = self.load_local()
 
     def load_local(self) -> Any:
@@ -78,7 +98,9 @@ class Engine:
         tune_heap()  # before the model starts its threads
         device = pick_device(cfg.device)
         compute = cfg.compute_type if cfg.compute_type != "auto" else ("float16" if device == "cuda" else "int8")
-        threads = cpu_threads(cfg.cpu_threads)
+        if self.threads is None:  # the summarizer's LLM, at a lower priority, gives way: it does not count
+            self.threads = cpu.Threads(cfg.cpu_threads, cap=cpu_threads(0), yielding=True, every_s=FOLLOW_EVERY_S)
+        threads = self.threads.now
         try:
             model = WhisperModel(path, device=device, compute_type=compute, cpu_threads=threads)
         except Exception as exc:
@@ -106,6 +128,7 @@ class Engine:
         Then the text is checked against the audio (`fidelity`): repetitions the audio does
         not hold are cut, and speech that no word covers is decoded again on its own.
         """
+        self.follow_free_cpu()
         duration = len(audio) / RATE
         speech = [Span(offset + s.start, offset + s.end) for s in speech_spans(audio, self.cfg.pause_ms)]
         pieces, until = self._decode(audio, offset, prompt, self.temperatures, bounded=self.live)
