@@ -226,9 +226,9 @@ class Summarizer:
         atomic.write_json(self.window_path(w), doc)  # first: the markers below are redone from it after a crash
         for x, part in zip(run[1:], parts[1:], strict=True):
             self._mark_joined(x, window_key(w), doc, len(part))
-        log.info("%s: %s in %.1f s (prompt %d, answer %d tokens): %d action item(s), %d decision(s)", tag,
-                 outcome.backend.name, self.now() - began, stats.prompt_tokens, stats.output_tokens,
-                 len(mini.action_items), len(mini.decisions))
+        log.info("%s: %s in %.1f s (prompt %d tokens, %d of them cached, answer %d): %d action item(s), "
+                 "%d decision(s)", tag, outcome.backend.name, self.now() - began, stats.prompt_tokens,
+                 stats.cached_tokens, stats.output_tokens, len(mini.action_items), len(mini.decisions))
         return True
 
     def _chunk(self, chunk: int, p: Plan) -> None:

@@ -110,7 +110,8 @@ class Engine:
             device, compute = "cpu", "int8"
             model = WhisperModel(path, device=device, compute_type=compute, cpu_threads=threads)
         self.device, self.compute_type = device, compute
-        log.info("model %s (%s) on %s/%s, language %s", cfg.model, path, device, compute, self.language or "auto")
+        log.info("model %s (%s) on %s/%s%s, language %s", cfg.model, path, device, compute,
+                 f", {threads} thread(s)" if device == "cpu" else "", self.language or "auto")
         return model
 
     def transcribe(self, audio: Audio, offset: float, prompt: list[int] | None = None,

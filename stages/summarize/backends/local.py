@@ -151,6 +151,7 @@ class LocalBackend(ChatBackend):
         usage = result.get("usage") or {}
         self.stats.prompt_tokens = int(usage.get("prompt_tokens") or self.stats.prompt_tokens)
         self.stats.output_tokens = int(usage.get("completion_tokens") or 0)
+        self.stats.cached_tokens = int((result.get("timings") or {}).get("cache_n") or 0)
         choice = result["choices"][0]
         if choice.get("finish_reason") == "length" and max_tokens > 1:
             log.warning("local: the answer was cut at %d tokens ([summarize] max_output_tokens)", max_tokens)
