@@ -105,7 +105,10 @@ def available(case: Case, source: str) -> bool:
 
 def session_for(case: Case, source: str, root: Path, llm: str, summarize: dict[str, Any]) -> Session:
     """A fresh session holding the meeting's transcript: the script's clean text, or a cached TTS+Whisper one."""
-    session = make_session(root, case.script, llm=llm, summarize=summarize)
+    # the whole transcript is there at once, as after an import: one call per window, the size the prompts were
+    # made for (a live session would read waiting windows together, as a live meeting does only when its LLM
+    # falls behind)
+    session = make_session(root, case.script, llm=llm, summarize=summarize, source=f"file:{case.name}.wav")
     if source == "text":
         write_transcript(session, case.script)
         return session

@@ -20,8 +20,8 @@ from stages.summarize.chunker import chunk_windows, plan
 from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmWindow, ground
 from stages.summarize.llm import extract_json
-from stages.summarize.merge import merge_items, merge_texts
-from stages.summarize.schema import ActionItem, FinalReport, TranscriptLine
+from stages.summarize.merge import complete, merge_items, merge_texts
+from stages.summarize.schema import ActionItem, FinalReport, MiniSummary, TranscriptLine
 from stages.summarize.scripted import batches_of, segments_of
 from stages.summarize.text import clock, parse_clock, similarity
 from stages.summarize.transcript import TranscriptView
@@ -389,3 +389,31 @@ def test_a_decision_agreed_again_is_listed_once_and_a_subject_put_off_is_none() 
                   seg(15, "Participants", "Et les horaires du soir ? On en reparlera quand on aura les chiffres."),
                   seg(20, "Participants", "Moi aussi.")], "fr")
     assert fr.decisions == ["L'ouverture le samedi matin dès janvier"]
+
+
+def test_a_request_keeps_its_owner_when_whisper_drops_the_comma_after_the_name() -> None:
+    """Issue 20's meeting: "Bob, can you update the budget spreadsheet by Tuesday?" often comes out of Whisper
+    without its comma; the request right after the name still says who is asked. A word that only starts
+    the sentence ("Please can you…", "Toi tu peux…") is no owner."""
+    en = extract([seg(1, "Others", "Bob can you update the budget spreadsheet by Tuesday?"),
+                  seg(5, "Others", "Yes, I will update it by Tuesday."),
+                  seg(9, "Others", "Please can you send the slides to the client?")], "en")
+    assert ("Bob", "update the budget spreadsheet", "Tuesday") in [(a.owner, a.task, a.due) for a in en.action_items]
+    assert all(a.owner != "Please" for a in en.action_items)
+    fr = extract([seg(1, "Participants", "Marc tu peux appeler le fournisseur avant jeudi ?"),
+                  seg(5, "Participants", "Toi tu peux relancer la banque ?")], "fr")
+    assert ("Marc", "appeler le fournisseur", "jeudi") in [(a.owner, a.task, a.due) for a in fr.action_items]
+    assert all(a.owner != "Toi" for a in fr.action_items)
+
+
+def test_a_task_the_model_gives_to_a_voice_stays_only_when_the_rules_found_it_too() -> None:
+    """With the 1.5B model, most of the action items it gave to a voice label ("Speaker 2") were statements
+    turned into tasks (held-out meetings, issue 21): like an ownerless one, such an item is kept only
+    when the offline rules found the same task; a named owner's item is kept as it is."""
+    mini = MiniSummary(action_items=[ActionItem(owner="Speaker 2", task="switch to the day shift"),
+                                     ActionItem(owner="Speaker 3", task="book the forklifts for Monday"),
+                                     ActionItem(owner="Carol", task="call the agency about temporary workers")])
+    found = MiniSummary(action_items=[ActionItem(owner="Speaker 3", task="book the forklifts for Monday")])
+    kept = complete(mini, found, "en")
+    assert [(a.owner, a.task) for a in kept.action_items] == [
+        ("Speaker 3", "book the forklifts for Monday"), ("Carol", "call the agency about temporary workers")]

@@ -129,12 +129,14 @@ def complete(mini: MiniSummary, found: MiniSummary, language: str) -> MiniSummar
     """
     decisions = merge_texts([*mini.decisions, *found.decisions], SAME_DECISION, symmetric=False)
     generic = _generic_owners(language)
-    # A task the model gives to nobody in particular that the rules did not find either was, with the 1.5B
-    # model, a statement turned into a task ("share with the chemistry lab", "remind Chris about cake").
-    theirs = [a for a in mini.action_items if fold(a.owner) not in generic
+    # A task the model gives to nobody in particular (or to a voice, "Speaker 2") that the rules did not find
+    # either was, with the 1.5B model, a statement turned into a task ("share with the chemistry lab",
+    # "remind Chris about cake").
+    theirs = [a for a in mini.action_items if not _is_generic(fold(a.owner), generic)
               or any(similarity(a.task, r.task) >= SAME_TASK for r in found.action_items)]
     # an ownerless "task" that only restates a decision is the decision, listed once
     items = [a for a in merge_items([*theirs, *found.action_items], language)
-             if fold(a.owner) not in generic or not any(similarity(a.task, d) >= SAME_TEXT for d in decisions)]
+             if not _is_generic(fold(a.owner), generic)
+             or not any(similarity(a.task, d) >= SAME_TEXT for d in decisions)]
     questions = merge_texts([*mini.open_questions, *found.open_questions])  # the model is not asked for them
     return mini.model_copy(update={"decisions": decisions, "action_items": items, "open_questions": questions})

@@ -67,6 +67,8 @@ NOT_NAMES = {
     "lovely", "perfect", "exactly", "excellent", "noted", "noté", "tant", "exact", "pas", "bref", "hmm", "agreed",
     "it", "they", "he", "she", "there", "someone", "somebody", "everyone", "nobody", "marketing", "product",
     "billing", "finance", "sales", "ils", "elles", "ça", "cela", "personne", "quelqu'un", "tout", "chacun", "one",
+    "please", "maybe", "perhaps", "anyone", "anybody", "guys", "folks", "team", "toi", "moi", "lui", "eux", "peut-être",
+    "aussi", "demain", "today", "tomorrow", "aujourd'hui", "maintenant", "hey",
 }
 # Verbs that open an instruction when said right after a name ("Julie, send…" / "Julie, envoie…").
 _EN_VERBS = """send write prepare call book update fix check review draft set organise organize schedule share follow
@@ -84,11 +86,13 @@ _FR_VERBS = """envoie envoyez prépare préparez appelle appelez rédige rédige
 IMPERATIVES = {"en": set(_EN_VERBS.split()), "fr": set(_FR_VERBS.split())}
 _LEAD = cues.LEAD
 _GAP = r"(?:[^,.?!]{0,60},\s+)?"  # "Maya, you're in touch with them, can you…": a clause between name and request
+# the comma after the name is optional: Whisper often leaves it out ("Bob can you update…"), and the request
+# right after the name is what says it is a name being spoken to
 REQUEST = {
-    "en": re.compile(_LEAD + NAME + r",\s+" + _GAP + r"(?:(?:can|could|would|will) you(?: please)?|please|you(?:'ll| "
+    "en": re.compile(_LEAD + NAME + r",?\s+" + _GAP + r"(?:(?:can|could|would|will) you(?: please)?|please|you(?:'ll| "
                      r"will| should| need to| must| have to)|i'd like (?:you to )?|i want you to)\s+(?P<task>.+)",
                      re.IGNORECASE),
-    "fr": re.compile(_LEAD + NAME + r",\s+" + _GAP + r"(?:est-ce que (?:tu|vous) (?:peux|pourrais|pourras|vas|pouvez|"
+    "fr": re.compile(_LEAD + NAME + r",?\s+" + _GAP + r"(?:est-ce que (?:tu|vous) (?:peux|pourrais|pourras|vas|pouvez|"
                      r"pourriez)|tu (?:peux|pourrais|pourras|vas|dois|devras|veux bien)|vous (?:pouvez|pourriez|"
                      r"allez|devez)|(?:peux|pourrais|pourras)-tu|(?:pouvez|pourriez)-vous|je te laisse|je vous "
                      r"laisse|merci de|il faudrait que (?:tu|vous)|je voudrais que (?:tu|vous))\s+(?P<task>.+)",
