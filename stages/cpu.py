@@ -61,8 +61,7 @@ class Meter:
     def __init__(self, yielding: bool = False) -> None:
         self.me = psutil.Process()
         self.yielding = yielding
-        self.mark: tuple[float, Any, Any, dict[int, float]] | None = None
-        self.mark = self._now()
+        self.mark: tuple[float, Any, Any, dict[int, float]] | None = self._now()
 
     def _now(self) -> tuple[float, Any, Any, dict[int, float]] | None:
         try:
@@ -93,20 +92,10 @@ class Meter:
         return float(max(0.0, (used - own - given_way) / max(1e-3, t1 - t0)))
 
 
-def busy_elsewhere(sample_s: float = SAMPLE_S) -> float:
-    """Cores kept busy by every other process over the next `sample_s` seconds."""
-    return Meter().busy(sample_s)
-
-
 def threads_for(total: int, busy: float, cap: int = 0) -> int:
     """The cores that `busy` cores of other work leave free on `total` (at least 1, at most `cap`)."""
     limit = min(cap, total) if cap > 0 else total
     return max(1, min(limit, math.floor(total - busy + MARGIN)))
-
-
-def free_threads(cap: int = 0, sample_s: float = SAMPLE_S) -> int:
-    """Threads worth starting now: the cores the others leave free (at least 1, at most `cap` or the cores)."""
-    return threads_for(cores(), busy_elsewhere(sample_s), cap)
 
 
 class Threads:

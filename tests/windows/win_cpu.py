@@ -13,7 +13,7 @@ from stages.summarize.run import lower_priority
 def main() -> None:
     lower_priority()
     print(json.dumps({"below_normal": psutil.Process().nice() == psutil.BELOW_NORMAL_PRIORITY_CLASS,
-                      "busy": cpu.busy_elsewhere(2.0), "cores": cpu.cores(), "threads": cpu.free_threads()}),
+                      "busy": cpu.Meter().busy(2.0), "cores": cpu.cores(), "threads": cpu.Threads().now}),
           flush=True)
 
 
