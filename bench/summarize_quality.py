@@ -39,14 +39,14 @@ def cache_answers(folder: Path) -> None:
     """Keep every answer of the local model on disk, keyed by its whole request: the same window asked the same
     way is read back instead of generated again, so variants of what is done with the answers cost nothing.
     The model is loaded only on the first request not in the cache."""
-    from stages.summarize.backends.local import LocalBackend
+    from stages.summarize.backends.local import COMPACT, LocalBackend
 
     folder.mkdir(parents=True, exist_ok=True)
     real_chat, real_prepare = LocalBackend.chat, LocalBackend.prepare
 
     def chat(self: LocalBackend, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
              temperature: float) -> str:
-        key = hashlib.sha256(json.dumps([self.describe(), messages, schema, max_tokens, temperature],
+        key = hashlib.sha256(json.dumps([self.describe(), messages, schema, max_tokens, temperature, COMPACT],
                                         sort_keys=True).encode()).hexdigest()
         path = folder / f"{key}.json"
         if path.exists():

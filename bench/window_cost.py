@@ -2,6 +2,7 @@
 
     python -m bench.window_cost SESSION                      # 4 consecutive windows, 1 thread, nothing beside
     python -m bench.window_cost SESSION --threads 2 --beside call --windows 6
+    python -m bench.window_cost SESSION --brief              # the short answers of a slowed live summarizer
 
 SESSION is a transcribed session folder (for example one `bench.beside_call` kept in
 bench/out/beside-call/, or any `spool/<session>`). The windows are asked one after the other
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--first", type=float, default=1.0, help="minute the first window starts at")
     parser.add_argument("--beside", choices=("nothing", "call"), default="nothing")
     parser.add_argument("--language", default="fr")
+    parser.add_argument("--brief", action="store_true", help="the short answer a slowed live summarizer asks for")
     args = parser.parse_args()
     view = TranscriptView(Session(args.session))
     view.refresh()
@@ -46,7 +48,8 @@ def main() -> None:
     backend.prepare()
     backend.warm(args.language)
     call = Call("slow", 1, Path(tempfile.mkdtemp())).start() if args.beside == "call" else None
-    print(f"machine: {machine()}; {args.threads} thread(s), beside {args.beside}", flush=True)
+    print(f"machine: {machine()}; {args.threads} thread(s), beside {args.beside}"
+          f"{', brief answers' if args.brief else ''}", flush=True)
     rows: list[dict[str, Any]] = []
     try:
         if call is not None:
@@ -54,7 +57,7 @@ def main() -> None:
         for i in range(args.windows):
             start = 60.0 * (args.first + i)
             task = WindowTask(args.language, start, start + 60.0, view.between(start, start + 60.0), (),
-                              view.between(start - 60.0, start))
+                              view.between(start - 60.0, start), args.brief)
             t0 = time.monotonic()
             backend.summarize(task)
             stats = backend.stats

@@ -141,6 +141,35 @@ def test_a_forced_whisper_loop_comes_out_once(engine: Engine, demo: np.ndarray) 
         assert next_prompt_is_clean(decoded.pieces)
 
 
+def test_a_stretch_decoded_alone_writes_no_more_than_its_audio_can_hold(demo: np.ndarray,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The re-decodes of skipped speech have no prompt and no loop bound: a loop there ran to the end of
+    Whisper's window, seconds on one thread beside a call (the live lag's worst batches). Hotwords made of the
+    sentence 20 times make Whisper loop over the 1.9 s it is said in; alone, the decode stops at its cap."""
+    from stages.transcribe.engine import alone_token_cap
+
+    engine = Engine(config.validate({}).transcribe, "en")
+    written: list[int] = []
+    generate = engine.model.generate_with_fallback
+
+    def counting(*args: Any) -> Any:
+        decoded = generate(*args)
+        written.append(len(decoded[0].sequences_ids[0]))
+        return decoded
+
+    monkeypatch.setattr(engine.model, "generate_with_fallback", counting)
+    text = TURNS["fine"][2]
+    engine.hotwords = f" {text}" * 20
+    clip = np.concatenate([pause(0.5), turn(demo, "fine"), pause(1.0)])
+    cap = alone_token_cap(len(clip) / RATE)
+    pieces = engine._decode_alone(clip, 50.0, [0.0])
+    assert written and max(written) <= cap + 1, (written, cap)  # within one token: how CTranslate2 counts
+    assert said(pieces, "hear you fine") >= 1
+    written.clear()
+    engine._decode(clip, 50.0, None, [0.0], bounded=False)  # the same decode without the cap
+    assert max(written) > cap + 1, (written, cap)
+
+
 def next_prompt_is_clean(pieces: list[Piece]) -> bool:
     return all(p.resets or not p.loop for p in pieces)
 

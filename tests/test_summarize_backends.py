@@ -197,6 +197,28 @@ def test_local_backend_runs_the_stage_with_the_small_model(small_model: Path, tm
 
 
 @pytest.mark.slow
+def test_the_local_model_writes_its_json_without_whitespace(small_model: Path) -> None:
+    """Left to lay out its JSON, the model indents it: a third of a French window's answer was newlines and
+    spaces, each token a twelfth of a second on one thread. The grammar now allows none between tokens."""
+    from stages.summarize import prompts
+    from stages.summarize.backends.local import LocalBackend
+
+    backend = LocalBackend(cfg_with(local={"model": "small", "threads": 1}))
+    task = WindowTask("en", 0, 120, segments_of(script("en")))
+    messages = prompts.window_messages(task.language, task.start, task.end, task.segments)
+    # an earlier answer laid out over several lines, which a model copies when it may
+    shown = json.dumps({"action_items": [{"owner": "Julie", "task": "send the photos", "due": "Friday"}],
+                        "decisions": [], "key_points": [], "highlights": [], "summary": "Photos."}, indent=2)
+    messages[1:1] = [{"role": "user", "content": "Transcript from 00:00:00 to 00:00:10:\n[00:00:02] You: Julie, "
+                      "send the photos by Friday?\nAnswer:"}, {"role": "assistant", "content": shown}]
+    answer = backend.chat(messages, prompts.window_schema(bounded=True), 900, 0.1)
+    backend.close()
+    data = json.loads(answer)
+    assert set(data) == set(prompts.window_schema()["properties"])
+    assert answer == json.dumps(data, ensure_ascii=False, separators=(",", ":")), answer
+
+
+@pytest.mark.slow
 def test_models_command_installs_the_small_model(small_model: Path) -> None:
     import subprocess
 

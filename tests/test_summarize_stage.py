@@ -17,7 +17,7 @@ from stages.summarize.backends.offline import OfflineBackend
 from stages.summarize.run import drive, settings
 from stages.summarize.schema import ChunkFile, FinalReport, SynthesisFile, WindowFile
 from stages.summarize.scripted import batches_of, make_session, segments_of, write_batch, write_end
-from stages.summarize.stage import Summarizer
+from stages.summarize.stage import BRIEF_NOTE, Summarizer
 from tests.conftest import run_stage
 from tests.summarize_support import FakeChat, script, session_of
 
@@ -314,6 +314,43 @@ def test_windows_that_wait_for_a_slow_llm_are_read_in_one_call(tmp_path: Path) -
     assert job.finished() and set(_windows(session)) == {f"0001-0{i}" for i in range(1, 6)}
     chunk = ChunkFile.model_validate_json((session.summaries / "chunk_0001.json").read_text(encoding="utf-8"))
     assert chunk.windows == 5
+
+
+def test_a_live_llm_that_cannot_keep_up_answers_briefly_until_it_can(tmp_path: Path) -> None:
+    """Beside a video call the 1.5B model took 45-90 s per French minute, most of it writing highlights and
+    key points: live, an LLM slower than half the meeting's pace is asked for the lists and a short summary
+    only (highlights picked by the rules), and for full answers again once it is well under that pace."""
+    data = script("en")
+    session = make_session(tmp_path / "brief", data, llm="offline",
+                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25})
+    cfg = settings(session, None)
+    clock, cost, schemas = [0.0], [12.0], []  # 12 s per 15-s window: 80 % of the meeting's time
+
+    class Timed(FakeChat):
+        bounded_schema = True  # llama.cpp and Ollama: the schema's bounds are what shortens the answer
+
+        def chat(self, messages: list[dict[str, str]], schema: dict[str, object], max_tokens: int,
+                 temperature: float) -> str:
+            clock[0] += cost[0]
+            if "decisions" in schema["properties"]:  # a window's call, not a fold into the overall summary
+                schemas.append(schema["properties"])
+            return super().chat(messages, schema, max_tokens, temperature)
+
+    job = Summarizer(session, cfg, [Timed(cfg, lambda messages: GOOD_EN)], now=lambda: clock[0])
+    batches = batches_of(segments_of(data), "en")
+    for i, batch in enumerate(batches):
+        write_batch(session, batch)
+        if i == len(batches) - 1:
+            write_end(session, batch.batch)
+        while job.step():
+            cost[0] = 1.0  # the call stopped: the LLM has the CPU again
+    assert job.finished()
+    briefs = ["highlights" not in props for props in schemas]
+    assert briefs[:4] == [False, True, True, False]  # pace 0.8, then 0.43, then 0.25 (smoothed)
+    assert all(props["key_points"]["maxItems"] == 1 for props, brief in zip(schemas, briefs, strict=True) if brief)
+    windows = _windows(session)
+    assert BRIEF_NOTE in windows["0001-02"].notes and BRIEF_NOTE not in windows["0001-01"].notes
+    assert windows["0001-02"].highlights and windows["0001-02"].decisions  # the rules' highlights; lists whole
 
 
 def test_a_crash_between_a_joined_call_and_its_markers_costs_no_new_call(tmp_path: Path) -> None:

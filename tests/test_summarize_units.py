@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -158,6 +159,9 @@ def test_a_closing_call_adds_to_the_summary_in_the_meeting_language() -> None:
     added = FakeChat(cfg, [json.dumps({"summary": "They close by agreeing on the cache."})])
     assert added.synthesize(task) == "The team plans the launch. They close by agreeing on the cache."
     assert FakeChat(cfg, [json.dumps({"summary": ""})]).synthesize(task) == "The team plans the launch."
+    slow = FakeChat(cfg, [])  # the LLM could not keep up (brief answers): the report does not wait for a call
+    assert slow.synthesize(dataclasses.replace(task, brief=True)) == f"The team plans the launch. They agree. {long}"
+    assert slow.calls == []
     cut = FakeChat(cfg, [json.dumps({"summary": "They agree on the cache. Then Sam says that the"})])
     assert cut.synthesize(task) == "The team plans the launch. They agree on the cache."
     copied = FakeChat(cfg, [json.dumps({"summary": "The team  plans the launch. They agree. They agree."})])

@@ -121,8 +121,10 @@ class ChatBackend(Backend):
             return ground(LlmWindow.model_validate(data), said, task.language, task.start, task.end,
                           supported=found.decisions)
 
-        schema = prompts.window_schema(self.bounded_schema)
+        schema = prompts.window_schema(self.bounded_schema, task.brief)
         mini, notes = self._ask("window", messages, schema, budget, task.language, parse)
+        if task.brief and self.bounded_schema:  # the model was not asked for highlights
+            mini = mini.model_copy(update={"highlights": found.highlights})
         if self.cfg.complete_lists:
             mini = complete(mini, found, task.language)
         return mini, notes
@@ -130,9 +132,10 @@ class ChatBackend(Backend):
     def synthesize(self, task: SynthesisTask) -> str:
         closing = task.closing and bool(task.previous.strip())
         added = " ".join(text for _, _, text in task.chunks)
-        if closing and len(added) <= prompts.CLOSING_CHARS:
+        if closing and (task.brief or len(added) <= prompts.CLOSING_CHARS):
             # no longer than a closing answer may be: a call could only rephrase them (the 1.5B model gave
-            # two window summaries back word for word, 6.8 s of the report's wait on a 10-minute live run)
+            # two window summaries back word for word, 6.8 s of the report's wait on a 10-minute live run);
+            # or the LLM is too slow to keep up, and the report would wait 10-30 s more for that call
             self.stats.prompt_chars = self.stats.prompt_tokens = self.stats.output_tokens = 0
             return " ".join([task.previous.strip(), *unsaid(task.previous, added)])
         messages = prompts.synthesis_messages(task.language, task.previous, task.chunks, closing)

@@ -22,6 +22,8 @@ from stages.summarize.text import clock
 from stages.summarize.transcript import blocks
 
 LIMITS = {"key_points": 3, "highlights": 2}
+BRIEF_LIMITS = {"key_points": 1}  # a brief answer (window_schema)
+BRIEF_SUMMARY_CHARS = 250
 CLOSING_CHARS = 400  # the sentences the last minutes add to the overall summary
 MERGE_GAP_S = 3.0
 
@@ -41,20 +43,27 @@ def _array(items: dict[str, Any], limit: int, bounded: bool) -> dict[str, Any]:
     return {"type": "array", "items": items, "maxItems": limit} if bounded else {"type": "array", "items": items}
 
 
-def window_schema(bounded: bool = False) -> dict[str, Any]:
+def window_schema(bounded: bool = False, brief: bool = False) -> dict[str, Any]:
     """The mini-summary schema. `bounded` adds maxLength/maxItems, which grammar-constrained servers
     (llama.cpp, Ollama) enforce and which stop a small model from looping; OpenAI's strict mode rejects them.
     Lists come before the summary: small models extract better before they paraphrase. No open questions:
     the 1.5B model listed questions about the transcript ("What was the box that fell?") and answered ones; the
-    rules find those answered with "nobody knows", which is what a reader wants."""
+    rules find those answered with "nobody knows", which is what a reader wants.
+
+    `brief` (the LLM is too slow to keep up): no highlights (the rules pick them), one key point, a shorter
+    summary. The answer is most of a window's cost on a CPU; the lists, which come first, stay whole. The
+    prompt does not change, so its cached prefix stays valid."""
     b = bounded
-    return _obj({
+    props: dict[str, Any] = {
         "action_items": _array(_obj({"owner": _text(40, b), "task": _text(160, b), "due": _text(40, b)}), 10, b),
         "decisions": _array(_text(160, b), 8, b),
-        "key_points": _array(_text(160, b), LIMITS["key_points"], b),
+        "key_points": _array(_text(160, b), BRIEF_LIMITS["key_points"] if brief else LIMITS["key_points"], b),
         "highlights": _array(_obj({"time": _text(10, b), "text": _text(120, b)}), LIMITS["highlights"], b),
-        "summary": _text(400, b),
-    })
+        "summary": _text(BRIEF_SUMMARY_CHARS if brief else 400, b),
+    }
+    if brief:
+        del props["highlights"]
+    return _obj(props)
 
 
 def synthesis_schema(bounded: bool = False, closing: bool = False) -> dict[str, Any]:

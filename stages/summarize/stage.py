@@ -31,6 +31,11 @@ M = TypeVar("M", WindowFile, ChunkFile, SynthesisFile)
 SYNTHESIS_BUDGET_TOKENS = 2500  # mini-summary text folded into the overall summary per call
 CONTEXT_S = 60.0  # transcript before a window that its extraction may look back at (a proposal, a named task)
 JOIN_BUDGET_TOKENS = 1200  # transcript one call may read when windows wait (a 4096-token context keeps room)
+# Live, an LLM that takes more than this share of the meeting's time per window answers briefly (no
+# highlights, one key point, a shorter summary) until it is well under the lower one again.
+BRIEF_PACE = 0.5
+FULL_PACE = 0.3
+BRIEF_NOTE = "the LLM was slow beside the other programs: its answers were kept short (highlights picked by the rules)"
 
 
 class Summarizer:
@@ -54,6 +59,8 @@ class Summarizer:
         self.now = now
         self.assume_complete = assume_complete
         self.complete_seen: float | None = None
+        self.pace: float | None = None  # seconds an LLM window call takes per second of meeting (smoothed)
+        self.brief = False
         self._done: set[Path] = set()  # window and chunk files read whole once: they never change
         self.interval_s = cfg.interval_minutes * 60.0
         self.window_s = min(cfg.window_minutes, cfg.interval_minutes) * 60.0
@@ -208,7 +215,8 @@ class Summarizer:
                 atomic.write_json(self.window_path(x), doc)
             log.info("%s: nothing said", tag)
             return True
-        task = WindowTask(language, w.start, end, segments, self.vocabulary, context)
+        brief = self.brief
+        task = WindowTask(language, w.start, end, segments, self.vocabulary, context, brief)
         began = self.now()
         outcome = self.runner.run(lambda b: b.summarize(task), self.may_wait)
         if outcome is None:
@@ -219,6 +227,9 @@ class Summarizer:
         notes = [*outcome.notes, *fixes]
         if joined:
             notes.append(f"the LLM was behind: windows {keys} were read in one call")
+        if brief and outcome.backend.name != "offline":
+            notes.append(BRIEF_NOTE)
+        self._keep_pace(outcome.backend.name, self.now() - began, end - w.start)
         doc = WindowFile(**mini.model_dump(), chunk=w.chunk, window=w.window, start=w.start, end=w.end,
                          segments=len(parts[0]), backend=outcome.backend.name, llm=outcome.backend.describe(),
                          notes=notes, seconds=round(self.now() - began, 2), joined=joined,
@@ -230,6 +241,24 @@ class Summarizer:
                  "%d decision(s)", tag, outcome.backend.name, self.now() - began, stats.prompt_tokens,
                  stats.cached_tokens, stats.output_tokens, len(mini.action_items), len(mini.decisions))
         return True
+
+    def _keep_pace(self, backend: str, seconds: float, covered: float) -> None:
+        """Live, follow how long the LLM takes per second of meeting; answer briefly while it cannot keep up.
+
+        Beside a video call on 2 cores, the 1.5B model took 45-90 s per French minute (one thread, most
+        of it writing the answer): the summaries fell minutes behind and the report waited for them.
+        """
+        if not self.live or backend == "offline" or covered <= 0:
+            return
+        now = seconds / covered
+        self.pace = now if self.pace is None else (self.pace + now) / 2
+        if not self.brief and self.pace > BRIEF_PACE:
+            self.brief = True
+            log.info("the LLM takes %.0f %% of the meeting's time: brief answers until it is under %.0f %%",
+                     100 * self.pace, 100 * FULL_PACE)
+        elif self.brief and self.pace < FULL_PACE:
+            self.brief = False
+            log.info("the LLM takes %.0f %% of the meeting's time again: full answers", 100 * self.pace)
 
     def _chunk(self, chunk: int, p: Plan) -> None:
         windows = [self._load(self.window_path(w), WindowFile) for w in p.windows if w.chunk == chunk]
@@ -273,7 +302,7 @@ class Summarizer:
             return True
         # the meeting is over and its last few windows are all that is left: add them, do not rewrite
         closing = p.last_chunk is not None and batch[-1][0] == p.windows[-1] and len(batch) <= self.cfg.fold_windows + 1
-        task = SynthesisTask(self.language(), prior, texts, closing)
+        task = SynthesisTask(self.language(), prior, texts, closing, self.brief)
         began = self.now()
         outcome = self.runner.run(lambda b: b.synthesize(task), self.may_wait)
         if outcome is None:

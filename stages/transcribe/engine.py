@@ -32,6 +32,18 @@ END_S = 0.05  # a segment ending this close to the end of a call's audio ran int
 COMPRESSION_FALLBACK: float | None = None
 MAX_THREADS = 4  # CTranslate2's own default
 FOLLOW_EVERY_S = 30.0  # how often the free CPU is read again (a reading is the whole time since the last)
+# A clip decoded alone (the fidelity checks' re-decodes) may say at most this many tokens per second of
+# its audio: above the fastest speech measured (16 per second, 2-s segments of a French meeting; p50 6.5).
+# Unbounded, Whisper's window takes up to 444 tokens when it loops, about 10 s each on one thread beside
+# a call; a 5-s stretch is now bounded at 96.
+ALONE_TOKENS_PER_S = 16.0
+ALONE_TOKENS_MIN = 16
+ALONE_TOKENS_MAX = 220  # Whisper's 448 less the prompt's own tokens (hotwords take at most 223)
+
+
+def alone_token_cap(duration: float) -> int:
+    """The most tokens a decode of `duration` seconds without a prompt may produce."""
+    return min(ALONE_TOKENS_MAX, ALONE_TOKENS_MIN + math.ceil(ALONE_TOKENS_PER_S * duration))
 
 
 def pick_device(requested: str) -> str:
@@ -149,11 +161,13 @@ class Engine:
         return Decoded(pieces, until, gaps)
 
     def _decode_alone(self, audio: Audio, offset: float, temperatures: list[float]) -> list[Piece]:
-        """A stretch decoded on its own: no prompt, no loop bound (the fidelity checks' decode)."""
-        return self._decode(audio, offset, None, temperatures, bounded=False)[0]
+        """A stretch decoded on its own: no prompt, no loop bound, no more tokens than its length can hold
+        (the fidelity checks' decode)."""
+        return self._decode(audio, offset, None, temperatures, bounded=False,
+                            max_new_tokens=alone_token_cap(len(audio) / RATE))[0]
 
     def _decode(self, audio: Audio, offset: float, prompt: list[int] | None, temperatures: list[float],
-                bounded: bool) -> tuple[list[Piece], float | None]:
+                bounded: bool, max_new_tokens: int | None = None) -> tuple[list[Piece], float | None]:
         """One faster-whisper call: its filtered pieces, and where a repetition loop ended it (if `bounded`)."""
         import ctranslate2
 
@@ -176,6 +190,7 @@ class Engine:
             temperature=temperatures,
             best_of=self.cfg.best_of,
             word_timestamps=True,
+            max_new_tokens=max_new_tokens,
         )
         if self.language is None:
             self.language = info.language  # pin what was detected on the first speech

@@ -38,6 +38,7 @@ class WindowTask:
     segments: list[Segment]
     vocabulary: tuple[str, ...] = ()  # names and jargon from [transcribe] vocabulary, spelled as the user wants
     context: list[Segment] = field(default_factory=list)  # the minute before: a proposal there, agreed to here
+    brief: bool = False  # the LLM is behind: a shorter answer (prompts.window_schema)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class SynthesisTask:
     previous: str
     chunks: list[tuple[float, float, str]]  # (start, end, summary text)
     closing: bool = False
+    brief: bool = False  # the LLM is behind: a closing adds the last minutes' own summaries, without a call
 
 
 @dataclass
