@@ -353,6 +353,50 @@ def test_a_live_llm_that_cannot_keep_up_answers_briefly_until_it_can(tmp_path: P
     assert windows["0001-02"].highlights and windows["0001-02"].decisions  # the rules' highlights; lists whole
 
 
+def test_a_slowed_llm_still_folds_as_it_goes_and_the_report_does_not_wait_for_a_closing_call(
+        tmp_path: Path) -> None:
+    """A slowed LLM always has the next window waiting when it finishes one, and folds into the overall summary
+    waited for the windows: beside a call, none came for ten minutes and the report waited 29 s for one fold
+    of ten windows. Brief, it folds every `fold_windows` windows even so, and the last ones are added to the
+    overall summary as they are."""
+    data = script("en")
+    session = make_session(tmp_path / "folds", data, llm="offline",
+                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25})
+    cfg = settings(session, None)
+    clock, calls = [0.0], []
+    batches = batches_of(segments_of(data), "en")  # 70 s: windows of 15 s, batches of 10 s
+    landed = iter(batches)
+
+    def meeting_goes_on(n: int) -> None:
+        for batch in [b for _, b in zip(range(n), landed, strict=False)]:
+            write_batch(session, batch)
+            if batch is batches[-1]:
+                write_end(session, batch.batch)
+
+    class Slow(FakeChat):
+        bounded_schema = True
+
+        def chat(self, messages: list[dict[str, str]], schema: dict[str, object], max_tokens: int,
+                 temperature: float) -> str:
+            window = "decisions" in schema["properties"]
+            calls.append("window" if window else "fold")
+            clock[0] += 12.0  # 80 % of a 15-s window's time
+            if window:
+                meeting_goes_on(2)  # 20 s of meeting while it works: the next window is always ready
+            return super().chat(messages, schema, max_tokens, temperature)
+
+    job = Summarizer(session, cfg, [Slow(cfg, lambda m: GOOD_EN if "Transcript from" in m[-1]["content"]
+                                         else json.dumps({"summary": "The team plans the launch."}))],
+                     now=lambda: clock[0])
+    meeting_goes_on(2)
+    drive(job)
+    assert job.finished() and job.brief
+    assert calls.index("fold") < len(calls) - 1, calls  # a fold came while windows were still waiting
+    assert calls[-1] == "window", calls  # and none after the last window: the closing is the windows' own text
+    synthesis = SynthesisFile.model_validate_json(session.summaries.joinpath("synthesis.json").read_text("utf-8"))
+    assert len(synthesis.windows) == 5
+
+
 def test_a_crash_between_a_joined_call_and_its_markers_costs_no_new_call(tmp_path: Path) -> None:
     data = script("en")
     session = make_session(tmp_path / "crash", data, llm="offline",

@@ -158,12 +158,12 @@ ANSWER = {"fr": "Réponse :", "en": "Answer:"}
 SYNTHESIS_FR = """Tu tiens à jour le résumé global d'une réunion. Tu reçois le résumé de la réunion jusqu'ici \
 (s'il existe) puis les résumés des minutes suivantes, dans l'ordre. Écris en français le nouveau résumé global de \
 toute la réunion, en trois à cinq phrases : les sujets abordés, ce qui a été décidé, ce qui reste à faire. \
-Réponds par un objet JSON {"summary": "..."}."""
+Réponds par un objet JSON {"summary":"..."}."""
 
 SYNTHESIS_EN = """You keep the overall summary of a meeting up to date. You receive the summary of the meeting \
 so far (if any), then the summaries of the following minutes, in order. Write in {language_name} the new overall \
 summary of the whole meeting, in three to five sentences: the topics discussed, what was decided, what remains \
-to be done. Answer with a JSON object {{"summary": "..."}}."""
+to be done. Answer with a JSON object {{"summary":"..."}}."""
 
 # The meeting is over and the report is waited for: its last minutes are told in one or two sentences added
 # to the summary. The summary itself is not shown: a small model given it copies it out before adding a word
@@ -171,11 +171,11 @@ to be done. Answer with a JSON object {{"summary": "..."}}."""
 CLOSING_FR = """Tu reçois les résumés des dernières minutes d'une réunion, dans l'ordre. Écris en français une ou \
 deux phrases qui disent ce que ces dernières minutes apportent (conclusion, décision, suite à donner), pour \
 terminer le résumé de la réunion ; une chaîne vide si elles n'apportent rien. Réponds par un objet JSON \
-{"summary": "..."}."""
+{"summary":"..."}."""
 
 CLOSING_EN = """You receive the summaries of the last minutes of a meeting, in order. Write in {language_name} one or \
 two sentences that say what these last minutes add (a conclusion, a decision, a next step), to end the summary \
-of the meeting; an empty string if they add nothing. Answer with a JSON object {{"summary": "..."}}."""
+of the meeting; an empty string if they add nothing. Answer with a JSON object {{"summary":"..."}}."""
 
 RETRY = {
     "fr": ("Ta réponse n'est pas valable : {error}. Réponds de nouveau, uniquement par l'objet JSON demandé, "

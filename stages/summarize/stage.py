@@ -119,6 +119,8 @@ class Summarizer:
             if not self._has(self.window_path(w), WindowFile):
                 if self.runner.waiting() > 0:
                     return False
+                if self.brief and not self.view.ending() and (fold := self._starved_fold(p.windows[:i])):
+                    return self._synthesize(fold[0], p, fold[1])
                 return self._window(w, p)
             last_of_chunk = i + 1 == len(p.windows) or p.windows[i + 1].chunk != w.chunk
             if last_of_chunk and w.chunk in chunks and not self._has(self.chunk_path(w.chunk), ChunkFile):
@@ -138,6 +140,17 @@ class Summarizer:
             self._report(p, synthesis)
             return True
         return False
+
+    def _starved_fold(self, done: list[Window]) -> tuple[list[Window], SynthesisFile | None] | None:
+        """The summarized windows not yet in the overall summary, when there are enough for a fold.
+
+        A slowed LLM always has a window waiting, so folds, which wait for the windows, never came:
+        beside a call the report then waited 29 s for one fold of ten windows. Folded as they go, the
+        last few are added without a call (a brief closing)."""
+        synthesis = self._load(self.synthesis_path, SynthesisFile)
+        folded = set(synthesis.windows) if synthesis else set()
+        unfolded = [w for w in done if window_key(w) not in folded]
+        return (unfolded, synthesis) if len(unfolded) >= self.cfg.fold_windows else None
 
     def _has(self, path: Path, model: type[M]) -> bool:
         """Is this window or chunk file done? Remembered, not kept: two hours of them stay out of memory."""

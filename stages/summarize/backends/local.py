@@ -30,10 +30,13 @@ CACHE_REUSE_TOKENS = 64  # shortest run of tokens taken from an earlier prompt's
 FREE_SAMPLE_S = 0.5  # the least time one reading of the free CPU watches (calls in a row: the time between them)
 
 
-# JSON with no whitespace between its tokens. Through `response_format` llama.cpp lets the model lay its
-# answer out, and the 1.5B model indents it: a third of a French window's answer was newlines and spaces
-# (178-270 tokens, 30-46 s on one thread; compact, 96-161 tokens and 23-41 s for the same lists). The
-# key is llguidance's (llama.cpp's grammar engine in xllamacpp's wheels); a GBNF engine ignores it.
+# JSON without whitespace. Through `response_format` llama.cpp lets the model lay its answer out, and the
+# 1.5B model indents it: a third of a French window's answer was newlines and spaces (234-312 tokens,
+# 34-49 s on one thread; compact, 152-197 tokens and 27-41 s for the same lists; laid out as json.dumps
+# does, ", " and ": ", 188-248 tokens). The prompts show their JSON the same way: while the overall
+# summary's instructions still showed {"summary": "..."}, its French folds came out in English at the first
+# try (4 of 5 in a live run; none of the same 5 once shown compact). The key is llguidance's (llama.cpp's
+# grammar engine in xllamacpp's wheels); a GBNF engine ignores it.
 COMPACT = {"whitespace_flexible": False, "item_separator": ",", "key_separator": ":"}
 
 
