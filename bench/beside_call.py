@@ -163,7 +163,7 @@ def verdict(r: dict[str, Any]) -> str:
 
 def publish() -> None:
     runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(RESULTS.glob("*.json"))]
-    runs.sort(key=lambda r: (r["label"], r["lang"], r["llm"], r["load"]))
+    runs.sort(key=lambda r: (r["date"], r["lang"], r["llm"], r["load"]))  # in the order they ran
     lines = ["Machine: " + ", ".join(sorted({r["machine"] for r in runs})) + ".", "", HEADER,
              *(row(r) for r in runs), "", "The bar beside one core (load 1):"]
     lines += [f"- {r['label']} {r['lang']} {r['llm']}: {verdict(r)}" for r in runs if r["load"] == 1.0]
