@@ -123,7 +123,7 @@ class ChatBackend(Backend):
 
         schema = prompts.window_schema(self.bounded_schema, task.brief)
         mini, notes = self._ask("window", messages, schema, budget, task.language, parse)
-        if task.brief and self.bounded_schema:  # the model was not asked for highlights
+        if task.brief:  # the model was not asked for highlights
             mini = mini.model_copy(update={"highlights": found.highlights})
         if self.cfg.complete_lists:
             mini = complete(mini, found, task.language)
