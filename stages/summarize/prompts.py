@@ -22,7 +22,7 @@ from stages.summarize.text import clock
 from stages.summarize.transcript import blocks
 
 LIMITS = {"key_points": 3, "highlights": 2}
-BRIEF_LIMITS = {"key_points": 1}  # a brief answer (window_schema)
+BRIEF_KEY_POINTS = 1  # a brief answer (window_schema)
 BRIEF_SUMMARY_CHARS = 250
 CLOSING_CHARS = 400  # the sentences the last minutes add to the overall summary
 MERGE_GAP_S = 3.0
@@ -57,7 +57,7 @@ def window_schema(bounded: bool = False, brief: bool = False) -> dict[str, Any]:
     props: dict[str, Any] = {
         "action_items": _array(_obj({"owner": _text(40, b), "task": _text(160, b), "due": _text(40, b)}), 10, b),
         "decisions": _array(_text(160, b), 8, b),
-        "key_points": _array(_text(160, b), BRIEF_LIMITS["key_points"] if brief else LIMITS["key_points"], b),
+        "key_points": _array(_text(160, b), BRIEF_KEY_POINTS if brief else LIMITS["key_points"], b),
         "highlights": _array(_obj({"time": _text(10, b), "text": _text(120, b)}), LIMITS["highlights"], b),
         "summary": _text(BRIEF_SUMMARY_CHARS if brief else 400, b),
     }

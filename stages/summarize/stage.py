@@ -126,9 +126,7 @@ class Summarizer:
             if last_of_chunk and w.chunk in chunks and not self._has(self.chunk_path(w.chunk), ChunkFile):
                 self._chunk(w.chunk, p)
                 return True
-        synthesis = self._load(self.synthesis_path, SynthesisFile)
-        folded = set(synthesis.windows) if synthesis else set()
-        pending = [w for w in p.windows if window_key(w) not in folded]
+        pending, synthesis = self._unfolded(p.windows)
         closed = {w.chunk for w in pending} & chunks
         if pending and (closed or p.last_chunk is not None or len(pending) >= self.cfg.fold_windows):
             if self.runner.waiting() > 0:
@@ -141,15 +139,19 @@ class Summarizer:
             return True
         return False
 
+    def _unfolded(self, windows: list[Window]) -> tuple[list[Window], SynthesisFile | None]:
+        """Those of `windows` not yet in the overall summary, and the overall summary so far."""
+        synthesis = self._load(self.synthesis_path, SynthesisFile)
+        folded = set(synthesis.windows) if synthesis else set()
+        return [w for w in windows if window_key(w) not in folded], synthesis
+
     def _starved_fold(self, done: list[Window]) -> tuple[list[Window], SynthesisFile | None] | None:
         """The summarized windows not yet in the overall summary, when there are enough for a fold.
 
         A slowed LLM always has a window waiting, so folds, which wait for the windows, never came:
         beside a call the report then waited 29 s for one fold of ten windows. Folded as they go, the
         last few are added without a call (a brief closing)."""
-        synthesis = self._load(self.synthesis_path, SynthesisFile)
-        folded = set(synthesis.windows) if synthesis else set()
-        unfolded = [w for w in done if window_key(w) not in folded]
+        unfolded, synthesis = self._unfolded(done)
         return (unfolded, synthesis) if len(unfolded) >= self.cfg.fold_windows else None
 
     def _has(self, path: Path, model: type[M]) -> bool:
@@ -228,8 +230,7 @@ class Summarizer:
                 atomic.write_json(self.window_path(x), doc)
             log.info("%s: nothing said", tag)
             return True
-        brief = self.brief
-        task = WindowTask(language, w.start, end, segments, self.vocabulary, context, brief)
+        task = WindowTask(language, w.start, end, segments, self.vocabulary, context, self.brief)
         began = self.now()
         outcome = self.runner.run(lambda b: b.summarize(task), self.may_wait)
         if outcome is None:
@@ -240,7 +241,7 @@ class Summarizer:
         notes = [*outcome.notes, *fixes]
         if joined:
             notes.append(f"the LLM was behind: windows {keys} were read in one call")
-        if brief and outcome.backend.name != "offline":
+        if task.brief and outcome.backend.name != "offline":
             notes.append(BRIEF_NOTE)
         self._keep_pace(outcome.backend.name, self.now() - began, end - w.start)
         doc = WindowFile(**mini.model_dump(), chunk=w.chunk, window=w.window, start=w.start, end=w.end,
