@@ -180,7 +180,7 @@ class SummarizeConfig(Section):
     retries: int = Field(2, ge=0, le=10)
     backoff_s: float = Field(2.0, ge=0.1, le=300.0)
     backoff_max_s: float = Field(60.0, ge=0.1, le=3600.0)
-    wait_at_end_s: float = Field(30.0, ge=0.0, le=3600.0)
+    wait_at_end_s: float = Field(20.0, ge=0.0, le=3600.0)
     temperature: float = Field(0.1, ge=0.0, le=2.0)
     max_output_tokens: int = Field(800, ge=64, le=8192)
     complete_lists: bool = True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from stages import config
 from stages.summarize import backends, models
 from stages.summarize.backends.anthropic import AnthropicBackend
-from stages.summarize.backends.base import BackendDown, BackendError, WindowTask
+from stages.summarize.backends.base import BackendDown, BackendError, OutOfTime, WindowTask
 from stages.summarize.backends.openai_compat import OpenAIBackend
 from stages.summarize.run import drive, settings
 from stages.summarize.schema import FinalReport, WindowFile
@@ -216,6 +217,44 @@ def test_the_local_model_writes_its_json_without_whitespace(small_model: Path) -
     data = json.loads(answer)
     assert set(data) == set(prompts.window_schema()["properties"])
     assert answer == json.dumps(data, ensure_ascii=False, separators=(",", ":")), answer
+
+
+@pytest.mark.slow
+def test_the_local_model_stops_writing_when_the_report_cannot_wait(small_model: Path) -> None:
+    """Past `wait_at_end_s` the stage's cutoff says the report will not wait: the answer llama.cpp is writing
+    is stopped where it is (its stream closed), the same server answers the next call, and a call asked
+    after the cutoff is not made at all."""
+    import psutil
+
+    from stages.summarize import prompts
+    from stages.summarize.backends.local import LocalBackend
+
+    backend = LocalBackend(cfg_with(local={"model": "small", "threads": 1}))
+    task = WindowTask("en", 0, 120, segments_of(script("en")))
+    messages = prompts.window_messages(task.language, task.start, task.end, task.segments)
+    schema = prompts.window_schema(bounded=True)
+    asked = [0]
+
+    def after_a_few_tokens() -> bool:
+        asked[0] += 1
+        return asked[0] > 5
+
+    backend.cutoff = after_a_few_tokens
+    try:
+        with pytest.raises(OutOfTime, match="cut after 5 token"):
+            backend.chat(messages, schema, 600, 0.1)
+        me = psutil.Process()
+        before = sum(me.cpu_times()[:2])
+        threading.Event().wait(2.0)
+        assert sum(me.cpu_times()[:2]) - before < 0.5  # llama.cpp writes no more of that answer
+        backend.cutoff = lambda: False
+        assert set(json.loads(backend.chat(messages, schema, 600, 0.1))) == set(schema["properties"])
+        backend.cutoff = lambda: True
+        with pytest.raises(OutOfTime):
+            backend.summarize(task)
+        assert backend.stats.history == []  # the call was not made
+    finally:
+        backend.close()
 
 
 @pytest.mark.slow

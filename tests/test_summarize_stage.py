@@ -12,8 +12,9 @@ from stages import atomic, progress
 from stages.models import AudioEnd, ReportEnd
 from stages.spool import Session, now_iso
 from stages.summarize import regenerate
-from stages.summarize.backends.base import BackendDown
+from stages.summarize.backends.base import BackendDown, OutOfTime
 from stages.summarize.backends.offline import OfflineBackend
+from stages.summarize.llm import TOO_LATE
 from stages.summarize.run import drive, settings
 from stages.summarize.schema import ChunkFile, FinalReport, SynthesisFile, WindowFile
 from stages.summarize.scripted import batches_of, make_session, segments_of, write_batch, write_end
@@ -395,6 +396,70 @@ def test_a_slowed_llm_still_folds_as_it_goes_and_the_report_does_not_wait_for_a_
     assert calls[-1] == "window", calls  # and none after the last window: the closing is the windows' own text
     synthesis = SynthesisFile.model_validate_json(session.summaries.joinpath("synthesis.json").read_text("utf-8"))
     assert len(synthesis.windows) == 5
+
+
+def _slow_to_the_end(tmp_path: Path, name: str, source: str | None = None,
+                     rerun: bool = False) -> tuple[Summarizer, float, dict[str, WindowFile]]:
+    """A 70-s meeting whose LLM writes each window's answer for 30 s (a token a second, as it streams),
+    stopping when the stage says the report cannot wait; what the clock read when the report was written."""
+    data = script("en")
+    session = make_session(tmp_path / name, data, llm="offline",
+                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25, "wait_at_end_s": 20.0})
+    if source:
+        session.write_manifest(session.manifest().model_copy(update={"source": source}))
+    cfg = settings(session, None)
+    clock = [0.0]
+    batches = batches_of(segments_of(data), "en")
+    landed = iter(batches)
+
+    def meeting_goes_on() -> None:
+        batch = next(landed, None)
+        if batch is not None:
+            write_batch(session, batch)
+            if batch is batches[-1]:
+                write_end(session, batch.batch)
+
+    class Streaming(FakeChat):
+        def chat(self, messages: list[dict[str, str]], schema: dict[str, object], max_tokens: int,
+                 temperature: float) -> str:
+            for second in range(30):
+                clock[0] += 1.0
+                if second % 10 == 0:
+                    meeting_goes_on()  # a 10-s batch lands every 10 s
+                if self.cutoff():
+                    raise OutOfTime(TOO_LATE)
+            return super().chat(messages, schema, max_tokens, temperature)
+
+    if rerun:
+        for _ in range(7):
+            meeting_goes_on()
+    job = Summarizer(session, cfg, [Streaming(cfg, lambda m: GOOD_EN if "Transcript from" in m[-1]["content"]
+                                              else json.dumps({"summary": "The team plans the launch."})),
+                                    OfflineBackend(cfg)], now=lambda: clock[0])
+    meeting_goes_on()
+    while not job.finished():
+        if not job.step():
+            clock[0] += 1.0
+            meeting_goes_on()
+    return job, clock[0], _windows(session)
+
+
+def test_a_live_report_waits_at_most_wait_at_end_s_for_a_slow_llm(tmp_path: Path) -> None:
+    """Beside a video call the last minute's window took 37 s after the meeting ended, and the report 44 s:
+    live, once the transcript is complete the report waits `wait_at_end_s` for the LLM, then the call is
+    stopped and the rules do what is left, saying so. An import or a rerun on a finished meeting waits."""
+    job, written, windows = _slow_to_the_end(tmp_path, "live")
+    assert job.complete_seen is not None and written <= job.complete_seen + 20.0 + 1.0
+    by = {key: w.backend for key, w in windows.items()}
+    assert by["0001-01"] == "fake" and by["0001-04"] == "offline", by  # the LLM's windows stand; the last is ruled
+    stopped = [n for w in windows.values() for n in w.notes if "stopped" in n]
+    assert stopped and all("wait_at_end_s" in n for n in stopped)
+    final = FinalReport.model_validate_json((job.report_dir / "final.json").read_text(encoding="utf-8"))
+    assert any("does not wait longer for the LLM" in n for n in final.notes)
+    assert any(a.owner == "Sam" for a in final.action_items)
+    for name, source, rerun in (("import", "file:meeting.wav", False), ("rerun", None, True)):
+        _, _, windows = _slow_to_the_end(tmp_path, name, source, rerun)
+        assert {w.backend for w in windows.values() if not w.joined_into} == {"fake"}, name
 
 
 def test_a_crash_between_a_joined_call_and_its_markers_costs_no_new_call(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from stages.summarize import prompts
-from stages.summarize.backends.base import Backend, BackendError, SynthesisTask, WindowTask
+from stages.summarize.backends.base import Backend, BackendError, OutOfTime, SynthesisTask, WindowTask
 from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmSynthesis, LlmWindow, check_language, ground
 from stages.summarize.merge import complete
@@ -31,6 +31,7 @@ T = TypeVar("T")
 SYNTHESIS_TOKENS = 320
 CLOSING_TOKENS = 160
 WINDOW_MIN_TOKENS = 200
+TOO_LATE = "the meeting is over and the report does not wait longer for the LLM ([summarize] wait_at_end_s)"
 FENCE_RE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
 
@@ -82,6 +83,8 @@ class ChatBackend(Backend):
         errors: list[str] = []
         temperature = self.cfg.temperature
         for attempt in range(self.cfg.retries + 1):
+            if self.cutoff():
+                raise OutOfTime(TOO_LATE)
             began = time.monotonic()
             self.stats.prompt_chars = messages_chars(messages)
             self.stats.prompt_tokens = messages_tokens(messages)

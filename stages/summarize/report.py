@@ -22,7 +22,7 @@ from stages.summarize.transcript import TranscriptView, blocks
 FILES = ("transcript.json", "transcript.md", "final.md", "final.html", "final.pdf", "final.json", "transcript.srt",
          "transcript.vtt")
 SUGGEST_NAMES = False  # bench/speakers.py: right 13 times of 19 (68 %), under the 90 % that showing them needs
-FALLBACK_WORDS = ("failed", "given up", "did not answer", "does not answer")
+FALLBACK_WORDS = ("failed", "stopped", "given up", "did not answer", "does not answer")
 
 
 def transcript_lines(view: TranscriptView) -> list[TranscriptLine]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from stages.config import SummarizeConfig
-from stages.summarize.backends.base import Backend, BackendDown, BackendError
+from stages.summarize.backends.base import Backend, BackendDown, BackendError, OutOfTime
 
 log = logging.getLogger("summarize")
 T = TypeVar("T")
@@ -92,8 +92,9 @@ class Runner:
                 i = self.pos
                 continue
             except BackendError as exc:
-                log.warning("%s failed: %s", backend.name, exc)
-                notes.append(f"{backend.describe()} failed: {exc}")
+                verb = "stopped" if isinstance(exc, OutOfTime) else "failed"
+                log.log(logging.INFO if verb == "stopped" else logging.WARNING, "%s %s: %s", backend.name, verb, exc)
+                notes.append(f"{backend.describe()} {verb}: {exc}")
                 if i not in self.prepared and i == self.pos:  # cannot even load: no use trying it again
                     self._give_up(backend, str(exc))
                     i = self.pos

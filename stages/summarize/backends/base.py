@@ -9,6 +9,7 @@ after retries). The stage falls back to the next backend for that task.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stages.config import SummarizeConfig
@@ -26,6 +27,14 @@ class BackendError(RuntimeError):
 
 class PromptTooLong(BackendError):
     """The prompt does not fit the model's context; never sent truncated."""
+
+
+class OutOfTime(BackendError):
+    """The meeting is over and the report will not wait longer for this call: the next backend does the task."""
+
+
+def never() -> bool:
+    return False
 
 
 @dataclass
@@ -74,6 +83,9 @@ class Backend(ABC):
     def __init__(self, cfg: SummarizeConfig) -> None:
         self.cfg = cfg
         self.stats = CallStats()
+        # True once the report may not wait for this backend any longer (set by the stage, live): a call
+        # that has not started is not made, and one that streams its answer stops where it is
+        self.cutoff: Callable[[], bool] = never
 
     @abstractmethod
     def describe(self) -> str:

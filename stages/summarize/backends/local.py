@@ -16,13 +16,14 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from stages import cpu
 from stages.config import SummarizeConfig
 from stages.summarize import models
-from stages.summarize.backends.base import BackendError, PromptTooLong
-from stages.summarize.llm import ChatBackend, messages_tokens
+from stages.summarize.backends.base import BackendError, OutOfTime, PromptTooLong
+from stages.summarize.llm import TOO_LATE, ChatBackend, messages_tokens
 
 log = logging.getLogger("summarize")
 SLOTS = 2
@@ -45,6 +46,40 @@ def compact_grammar(schema: dict[str, Any]) -> str:
     import xllamacpp
 
     return str(xllamacpp.json_schema_to_grammar(json.dumps({**schema, "x-guidance": COMPACT})))
+
+
+class Streamed:
+    """An answer read as llama.cpp writes it, so that a call the report can no longer wait for stops at once.
+
+    Asked for whole, an answer cannot be stopped: beside a video call the last minute's window took 37 s
+    after the meeting ended, the report 44 s. Streamed, closing the stream cancels the request in llama.cpp.
+    """
+
+    def __init__(self, cutoff: Callable[[], bool]) -> None:
+        self.cutoff = cutoff
+        self.parts: list[str] = []
+        self.tokens = 0
+        self.finish: str | None = None
+        self.usage: dict[str, Any] = {}
+        self.timings: dict[str, Any] = {}
+        self.error: Any = None
+        self.cut = False
+
+    def take(self, chunk: dict[str, Any]) -> bool:
+        """One chunk of the stream; True stops reading it (and the request)."""
+        if "error" in chunk or chunk.get("code") == 500:
+            self.error = chunk.get("error") or chunk.get("message") or chunk
+            return True
+        for choice in chunk.get("choices") or []:
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                self.parts.append(content)
+                self.tokens += 1
+            self.finish = choice.get("finish_reason") or self.finish
+        self.usage = chunk.get("usage") or self.usage
+        self.timings = chunk.get("timings") or self.timings
+        self.cut = self.finish is None and self.cutoff()
+        return self.cut
 
 
 class LocalBackend(ChatBackend):
@@ -156,23 +191,24 @@ class LocalBackend(ChatBackend):
             raise PromptTooLong(f"prompt of about {needed} tokens with its answer exceeds n_ctx "
                                 f"{self.cfg.local.n_ctx} ([summarize.local] n_ctx)")
         request = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
-                   "cache_prompt": True, "seed": 1234, "repeat_penalty": 1.05, "grammar": compact_grammar(schema)}
+                   "cache_prompt": True, "seed": 1234, "repeat_penalty": 1.05, "grammar": compact_grammar(schema),
+                   "stream": True, "stream_options": {"include_usage": True}}
+        answer = Streamed(self.cutoff)
         try:
-            result = self.server.handle_chat_completions(request)
+            self.server.handle_chat_completions(request, answer.take)
             self.served = True
         except Exception as exc:
             raise BackendError(f"llama.cpp failed: {exc}") from exc
-        if not isinstance(result, dict) or "error" in result or not result.get("choices"):
-            error = result.get("error") if isinstance(result, dict) else result
-            raise BackendError(f"llama.cpp answered an error: {error}")
-        usage = result.get("usage") or {}
-        self.stats.prompt_tokens = int(usage.get("prompt_tokens") or self.stats.prompt_tokens)
-        self.stats.output_tokens = int(usage.get("completion_tokens") or 0)
-        self.stats.cached_tokens = int((result.get("timings") or {}).get("cache_n") or 0)
-        choice = result["choices"][0]
-        if choice.get("finish_reason") == "length" and max_tokens > 1:
+        if answer.error is not None:
+            raise BackendError(f"llama.cpp answered an error: {answer.error}")
+        if answer.cut:  # the stream was closed: llama.cpp has stopped writing this answer
+            raise OutOfTime(f"{TOO_LATE}; cut after {answer.tokens} token(s)")
+        self.stats.prompt_tokens = int(answer.usage.get("prompt_tokens") or self.stats.prompt_tokens)
+        self.stats.output_tokens = int(answer.usage.get("completion_tokens") or 0)
+        self.stats.cached_tokens = int(answer.timings.get("cache_n") or 0)
+        if answer.finish == "length" and max_tokens > 1:
             log.warning("local: the answer was cut at %d tokens ([summarize] max_output_tokens)", max_tokens)
-        return str(choice["message"].get("content") or "")
+        return "".join(answer.parts)
 
     def close(self) -> None:
         if self.server is not None and not self.served:
