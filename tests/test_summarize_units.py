@@ -16,11 +16,11 @@ from stages import atomic, config
 from stages.models import Segment, TranscriptBatch
 from stages.spool import now_iso
 from stages.summarize import prompts, render_md, render_srt
-from stages.summarize.backends.base import SynthesisTask
+from stages.summarize.backends.base import OutOfTime, SynthesisTask, WindowTask
 from stages.summarize.chunker import chunk_windows, plan
 from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmWindow, ground
-from stages.summarize.llm import extract_json
+from stages.summarize.llm import TOO_LATE, extract_json, whole_fields
 from stages.summarize.merge import complete, merge_items, merge_texts
 from stages.summarize.schema import ActionItem, FinalReport, MiniSummary, TranscriptLine
 from stages.summarize.scripted import batches_of, segments_of
@@ -169,6 +169,32 @@ def test_a_closing_call_adds_to_the_summary_in_the_meeting_language() -> None:
     first = FakeChat(cfg, [json.dumps({"summary": "The team meets."})])  # nothing to add to: a normal synthesis
     assert first.synthesize(SynthesisTask("en", "", [(0.0, 15.0, "They meet.")], closing=True)) == "The team meets."
     assert first.calls[0][0]["content"].startswith("You keep the overall summary")
+
+
+def test_an_answer_stopped_for_the_report_keeps_the_lists_it_wrote_whole() -> None:
+    """Stopped at `wait_at_end_s`, a window's answer has usually written its lists (they come first): those
+    are kept, the summary and the rest come from the rules; stopped before its decisions, the rules do it all."""
+    cfg = config.validate({"summarize": {"llm": "offline", "complete_lists": False}}).summarize
+    segments = segments_of(script("en"))
+    task = WindowTask("en", 0.0, 70.0, segments)
+    decided = "We decided to cache popular search results before the launch"
+    lists = (f'{{"action_items":[{{"owner":"Sam","task":"set up the search cache","due":"Thursday"}}],'
+             f'"decisions":["{decided}"]')
+    schema = list(prompts.window_schema(bounded=True, brief=True)["properties"])
+    assert whole_fields(lists + ',"key_points":["Sea', schema)["decisions"] == [decided]
+    assert whole_fields(lists + ',"key_points":[],"summary":"The te', schema)["key_points"] == []
+    assert set(whole_fields(lists[:-10], schema)) == {"action_items"}
+    assert whole_fields(lists[:30], schema) == {}
+
+    cut = FakeChat(cfg, [OutOfTime(TOO_LATE, lists + ',"key_points":["The cache')])
+    mini, notes = cut.summarize(task)
+    assert [a.task for a in mini.action_items] == ["set up the search cache"]  # the LLM's (the rules find 3)
+    assert any("cache popular search results" in d for d in mini.decisions)
+    assert mini.summary == extract(segments, "en").summary and mini.highlights  # the rules'
+    assert any("stopped after its lists" in n for n in notes)
+    early = FakeChat(cfg, [OutOfTime(TOO_LATE, '{"action_items":[{"owner":"Sam","ta')])
+    with pytest.raises(OutOfTime):
+        early.summarize(task)
 
 
 def test_config_has_summarize_sections_and_never_takes_a_key() -> None:

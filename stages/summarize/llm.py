@@ -125,8 +125,17 @@ class ChatBackend(Backend):
                           supported=found.decisions)
 
         schema = prompts.window_schema(self.bounded_schema, task.brief)
-        mini, notes = self._ask("window", messages, schema, budget, task.language, parse)
-        if task.brief:  # the model was not asked for highlights
+        stopped = False
+        try:
+            mini, notes = self._ask("window", messages, schema, budget, task.language, parse)
+        except OutOfTime as exc:  # the lists come first: those written whole are kept, the rules do the rest
+            written = whole_fields(exc.partial, list(schema["properties"]))
+            if "decisions" not in written:
+                raise
+            stopped = "highlights" not in written
+            mini, notes = parse({"summary": found.summary, **written})
+            notes.append(f"{self.describe()} stopped after its lists ({TOO_LATE}): the rest by the rules")
+        if task.brief or stopped:  # the model was not asked for highlights, or did not get to them
             mini = mini.model_copy(update={"highlights": found.highlights})
         if self.cfg.complete_lists:
             mini = complete(mini, found, task.language)
@@ -156,6 +165,19 @@ class ChatBackend(Backend):
         schema = prompts.synthesis_schema(self.bounded_schema, closing)
         budget = CLOSING_TOKENS if closing else SYNTHESIS_TOKENS
         return self._ask("closing" if closing else "synthesis", messages, schema, budget, task.language, parse)
+
+
+def whole_fields(partial: str, keys: list[str]) -> dict[str, Any]:
+    """The fields a stopped answer had written whole: the grammar writes them compact, in `keys` order."""
+    for key in reversed(keys[1:]):
+        cut = partial.find(f',"{key}":')
+        if cut > 0:
+            try:
+                found = json.loads(partial[:cut] + "}")
+            except ValueError:
+                return {}
+            return found if isinstance(found, dict) else {}
+    return {}
 
 
 def added_sentences(previous: str, answer: str) -> str:

@@ -30,7 +30,13 @@ class PromptTooLong(BackendError):
 
 
 class OutOfTime(BackendError):
-    """The meeting is over and the report will not wait longer for this call: the next backend does the task."""
+    """The meeting is over and the report will not wait longer for this call: the next backend does the task.
+
+    `partial`: what the answer held when it was stopped (a streamed answer), which may already hold its lists."""
+
+    def __init__(self, message: str, partial: str = "") -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 def never() -> bool:

@@ -202,7 +202,7 @@ class LocalBackend(ChatBackend):
         if answer.error is not None:
             raise BackendError(f"llama.cpp answered an error: {answer.error}")
         if answer.cut:  # the stream was closed: llama.cpp has stopped writing this answer
-            raise OutOfTime(f"{TOO_LATE}; cut after {answer.tokens} token(s)")
+            raise OutOfTime(f"{TOO_LATE}; cut after {answer.tokens} token(s)", "".join(answer.parts))
         self.stats.prompt_tokens = int(answer.usage.get("prompt_tokens") or self.stats.prompt_tokens)
         self.stats.output_tokens = int(answer.usage.get("completion_tokens") or 0)
         self.stats.cached_tokens = int(answer.timings.get("cache_n") or 0)
