@@ -43,12 +43,12 @@ def demo() -> tuple[np.ndarray, list[dict[str, object]]]:
 
 
 def label_meeting(session: Session, embedder: object, audio: np.ndarray, turns: list[dict[str, object]],
-                  batches: range | None = None) -> None:
+                  batches: range | None = None, language: str = "en") -> None:
     """Transcript files as the transcriber writes them (10 s batches, one segment per turn), labelled."""
     from stages.models import Segment
     from stages.speakers.labeller import Labeller
 
-    labeller = Labeller(session, lambda: "en", embedder)  # type: ignore[arg-type]
+    labeller = Labeller(session, lambda: language, embedder)  # type: ignore[arg-type]
     count = int(len(audio) / RATE / 10) + 1
     for b in batches or range(count):
         start, end = b * 10.0, (b + 1) * 10.0
@@ -134,6 +134,35 @@ def test_one_remote_voice_gets_one_label(tmp_path: Path, embedder: object,
     session = make_session(tmp_path / "one", language="en")
     label_meeting(session, embedder, quiet, peter)
     assert {r[2] for r in labelled(session)} == {"Speaker 1"}
+
+
+def test_a_french_meeting_numbers_its_participants(tmp_path: Path, embedder: object,
+                                                  demo: tuple[np.ndarray, list[dict[str, object]]]) -> None:
+    """In French the other voices are "Participant 1", "Participant 2"... and the recording person "Vous":
+    in the labeller's files, the report's speakers, and every transcript the report writes."""
+    audio, turns = demo
+    peter = [t for t in turns if t["speaker"] == "Peter"]
+    quiet = np.zeros_like(audio)
+    for t in peter:
+        a, b = int(float(t["start"]) * RATE), int(float(t["end"]) * RATE)  # type: ignore[arg-type]
+        quiet[a:b] = audio[a:b]
+    live = make_session(tmp_path / "live", language="fr")
+    label_meeting(live, embedder, quiet, peter, language="fr")
+    assert {r[2] for r in labelled(live)} == {r[1] for r in labelled(live)} == {"Participant 1"}
+
+    data = script("fr")
+    session = scripted_session(tmp_path / "voix", data, summarize={"interval_minutes": 1.0, "window_minutes": 0.5})
+    write_transcript(session, data, voices=True)
+    assert run_stage("summarize", session.path, timeout=120).returncode == 0
+    final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
+    voices = [f"Participant {n}" for n in range(1, len(final.speakers))]
+    assert final.speakers == ["Vous", *voices] and len(voices) >= 2
+    lines = json.loads((session.report / "transcript.json").read_text(encoding="utf-8"))
+    assert {x["speaker"] for x in lines} == {"Vous", *voices}
+    assert "] Participant 1: " in (session.report / "transcript.md").read_text(encoding="utf-8")
+    for name in ("transcript.srt", "transcript.vtt", "final.md", "final.html"):
+        text = (session.report / name).read_text(encoding="utf-8")
+        assert "Participant 2" in text and "Speaker" not in text and "Others" not in text, name
 
 
 def test_a_restart_keeps_every_label_and_number(tmp_path: Path, three: Session, embedder: object,

@@ -8,7 +8,7 @@ import hashlib
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -235,14 +235,22 @@ def test_the_local_model_stops_writing_when_the_report_cannot_wait(small_model: 
     schema = prompts.window_schema(bounded=True)
     asked = [0]
 
-    def after_a_few_tokens() -> bool:
-        asked[0] += 1
-        return asked[0] > 5
+    def after(chunks: int) -> Callable[[], bool]:
+        asked[0] = 0
 
-    backend.cutoff = after_a_few_tokens
+        def cutoff() -> bool:
+            asked[0] += 1
+            return asked[0] > chunks
+        return cutoff
+
+    backend.cutoff = after(0)
     try:
-        with pytest.raises(OutOfTime, match="cut after 5 token"):
+        with pytest.raises(OutOfTime, match="cut after 0 token"):  # stopped while it reads the prompt
             backend.chat(messages, schema, 600, 0.1)
+        backend.cutoff = after(30)
+        with pytest.raises(OutOfTime, match=r"cut after [0-9]+ token") as cut:
+            backend.chat(messages, schema, 600, 0.1)
+        assert cut.value.partial.startswith('{"action_items":[')  # what it had written
         me = psutil.Process()
         before = sum(me.cpu_times()[:2])
         threading.Event().wait(2.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -460,6 +461,32 @@ def test_a_live_report_waits_at_most_wait_at_end_s_for_a_slow_llm(tmp_path: Path
     for name, source, rerun in (("import", "file:meeting.wav", False), ("rerun", None, True)):
         _, _, windows = _slow_to_the_end(tmp_path, name, source, rerun)
         assert {w.backend for w in windows.values() if not w.joined_into} == {"fake"}, name
+
+
+def test_the_report_wait_counts_from_the_transcript_end_not_from_when_it_was_seen(tmp_path: Path) -> None:
+    """A call reading its prompt says nothing for up to 20 s: the stage may first see the transcript complete
+    that late, and the report's wait still counts from the end file's time."""
+    data = script("en")
+    session = make_session(tmp_path / "late", data, llm="offline", summarize={"wait_at_end_s": 20.0})
+    cfg = settings(session, None)
+    clock = [100.0]
+    job = Summarizer(session, cfg, [OfflineBackend(cfg)], now=lambda: clock[0])
+    batches = batches_of(segments_of(data), "en")
+    write_batch(session, batches[0])
+    job.step()  # the meeting is followed live
+    for batch in batches[1:]:
+        write_batch(session, batch)
+    write_end(session, batches[-1].batch)
+    end = session.transcript_end_path
+    then = end.stat().st_mtime - 15.0
+    os.utime(end, (then, then))
+    assert not job.out_of_time()  # 15 s since the end
+    clock[0] += 5.0
+    assert job.out_of_time()
+    rerun = Summarizer(session, cfg, [OfflineBackend(cfg)], now=lambda: clock[0])
+    rerun.step()
+    clock[0] += 600.0
+    assert not rerun.out_of_time()  # a rerun on a finished meeting is not in a hurry
 
 
 def test_a_crash_between_a_joined_call_and_its_markers_costs_no_new_call(tmp_path: Path) -> None:

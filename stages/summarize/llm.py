@@ -132,8 +132,11 @@ class ChatBackend(Backend):
             written = whole_fields(exc.partial, list(schema["properties"]))
             if "decisions" not in written:
                 raise
+            try:
+                mini, notes = parse({"summary": found.summary, **written})
+            except (ValueError, ValidationError):
+                raise exc from None
             stopped = "highlights" not in written
-            mini, notes = parse({"summary": found.summary, **written})
             notes.append(f"{self.describe()} stopped after its lists ({TOO_LATE}): the rest by the rules")
         if task.brief or stopped:  # the model was not asked for highlights, or did not get to them
             mini = mini.model_copy(update={"highlights": found.highlights})

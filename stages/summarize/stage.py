@@ -8,6 +8,7 @@ and only the last few minutes are left when the transcript ends.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -97,11 +98,8 @@ class Summarizer:
 
     def may_wait(self, down_since: float | None) -> bool:
         """A down LLM is waited for while the meeting goes on, and `wait_at_end_s` after its transcript ends."""
-        if not self._complete():
-            return True
-        if self.complete_seen is None:
-            self.complete_seen = self.now()
-        return self.now() - self.complete_seen < self.cfg.wait_at_end_s
+        ended = self._ended()
+        return ended is None or self.now() - ended < self.cfg.wait_at_end_s
 
     def out_of_time(self) -> bool:
         """Live, the report waits at most `wait_at_end_s` for the LLM once the transcript is complete.
@@ -110,13 +108,22 @@ class Summarizer:
         starts once that minute is transcribed: the report came 44 s after the meeting. Past this point the
         rules do what is left, and the report says so. An import or a rerun on a finished meeting waits.
         """
-        if not self.followed_live:
-            return False
+        ended = self._ended() if self.followed_live else None
+        return ended is not None and self.now() - ended >= self.cfg.wait_at_end_s
+
+    def _ended(self) -> float | None:
+        """When the transcript became complete (None: not yet). Followed live, that is its end file's time:
+        a call reading its prompt says nothing for up to 20 s, and the wait counts from the end."""
         if self.complete_seen is None:
-            if not (self.assume_complete or self.session.transcript_end_path.exists()):
-                return False
-            self.complete_seen = self.now()
-        return self.now() - self.complete_seen >= self.cfg.wait_at_end_s
+            end = self.session.transcript_end_path
+            if not (self._complete() or end.exists()):
+                return None
+            age = 0.0
+            if self.followed_live:
+                with contextlib.suppress(OSError):  # assumed complete, or the folder was moved away
+                    age = max(0.0, time.time() - end.stat().st_mtime)
+            self.complete_seen = self.now() - age
+        return self.complete_seen
 
     def current_plan(self) -> Plan:
         complete = self._complete()
@@ -129,8 +136,8 @@ class Summarizer:
         if self.finished():
             return False
         self.view.refresh()
-        if self._complete() and self.complete_seen is None:
-            self.complete_seen = self.now()
+        if self._complete():
+            self._ended()
         self.followed_live = self.followed_live or (self.live and self.complete_seen is None)
         p = self.current_plan()
         chunks = set(p.chunks)

@@ -28,6 +28,7 @@ from stages.summarize.llm import TOO_LATE, ChatBackend, messages_tokens
 log = logging.getLogger("summarize")
 SLOTS = 2
 CACHE_REUSE_TOKENS = 64  # shortest run of tokens taken from an earlier prompt's cache
+PROMPT_BATCH = 128
 FREE_SAMPLE_S = 0.5  # the least time one reading of the free CPU watches (calls in a row: the time between them)
 
 
@@ -142,6 +143,11 @@ class LocalBackend(ChatBackend):
         # French windows, 1 thread: 900-1000 prompt tokens read per window instead of 490-520, 23-29 s instead
         # of 36-45 s; on 8 meetings of the tuning part the lists came out the same (bench.summarize_quality)
         params.n_cache_reuse = CACHE_REUSE_TOKENS
+        # the prompt is read in batches of PROMPT_BATCH tokens, each reported (return_progress), so a call the
+        # report cannot wait for stops within seconds even while it reads its prompt (500 French tokens took
+        # 18 s beside the call, in one silent batch of the default 2048); alone, 531 tokens on one thread
+        # took 13.5 s in batches of 128 and 13.4 s in one
+        params.n_batch = params.n_ubatch = PROMPT_BATCH
         params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
         # llama.cpp's threads spin a bounded while (poll 50) before they sleep between steps: poll 0 measured
         # no different (window 2.2 vs 2.1 s alone, 12.8 vs 12.3 s beside the call, same CPU): left as it is
@@ -192,7 +198,7 @@ class LocalBackend(ChatBackend):
                                 f"{self.cfg.local.n_ctx} ([summarize.local] n_ctx)")
         request = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
                    "cache_prompt": True, "seed": 1234, "repeat_penalty": 1.05, "grammar": compact_grammar(schema),
-                   "stream": True, "stream_options": {"include_usage": True}}
+                   "stream": True, "stream_options": {"include_usage": True}, "return_progress": True}
         answer = Streamed(self.cutoff)
         try:
             self.server.handle_chat_completions(request, answer.take)
