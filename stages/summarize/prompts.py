@@ -217,9 +217,9 @@ def window_messages(language: str, start: float, end: float, segments: list[Segm
     voices = sorted({seg.speaker for seg in segments if number_of(seg.speaker) is not None})
     if voices:  # after the transcript, so the cached fixed prefix stays the same
         user += (f"\n\n{', '.join(voices)} : d'autres personnes de l'appel, distinguées par leur voix ; quand l'une "
-                 "d'elles dit « je vais… », la tâche est à elle (owner = son étiquette)." if family == "fr" else
+                 "d'elles dit « je vais… », la tâche est à elle (owner = son étiquette).\n" if family == "fr" else
                  f"\n\n{', '.join(voices)}: other people on the call, told apart by their voices; when one of them "
-                 "says \"I'll…\", the task is theirs (owner = their label).")
+                 "says \"I'll…\", the task is theirs (owner = their label).\n")
     if vocabulary:  # after the transcript, so the cached fixed prefix stays the same
         user += ("\nNoms et termes de cette réunion (à écrire ainsi) : " if family == "fr"
                  else "\nNames and terms of this meeting (spell them this way): ") + ", ".join(vocabulary) + "\n"
