@@ -63,6 +63,15 @@ def window_times(session: Path) -> list[dict[str, Any]]:
     return out
 
 
+def llm_calls(windows: list[dict[str, Any]], llm: str) -> tuple[list[dict[str, Any]], int]:
+    """The windows' LLM calls, and how many windows the rules summarized instead (the report did not wait)."""
+    asked = [w for w in windows if not w["marker"] and w["backend"] != "none"]
+    if llm == "offline":
+        return asked, 0
+    ruled = [w for w in asked if w["backend"] == "offline"]
+    return [w for w in asked if w["backend"] != "offline"], sum(1 + w["joined"] for w in ruled)
+
+
 def backlog(windows: list[dict[str, Any]], step: float = 5.0) -> list[tuple[float, int]]:
     """(seconds since the first window was ready, windows ready but not yet written) over the meeting."""
     if not windows:
@@ -117,7 +126,7 @@ def run_one(audio: Path, args: argparse.Namespace, llm: str, load: float, call_s
     shutil.copytree(session, kept, ignore=shutil.ignore_patterns("*.wav"))  # logs and files, for a closer look
     windows = window_times(session)
     lags = batch_lags(session)
-    calls = [w for w in windows if not w["marker"] and w["backend"] not in ("none",)]
+    calls, ruled = llm_calls(windows, llm)
     waits = [w["done"] - w["ready"] for w in windows]
     series = backlog(windows)
     return {
@@ -129,6 +138,7 @@ def run_one(audio: Path, args: argparse.Namespace, llm: str, load: float, call_s
         "window_s_p50": statistics.median([w["seconds"] for w in calls]) if calls else 0.0,
         "window_s_max": max((w["seconds"] for w in calls), default=0.0),
         "windows": len(windows), "llm_calls": len(calls), "joined": sum(w["joined"] for w in calls),
+        "by_rules": ruled,
         "summary_wait_p50": statistics.median(waits) if waits else 0.0, "summary_wait_max": max(waits, default=0.0),
         "backlog_max": max((n for _, n in series), default=0), "backlog": series,
         "report_after_last_transcript_s": final_latency(session),
@@ -140,9 +150,10 @@ def row(r: dict[str, Any]) -> str:
     c = r["call"]
     fps = (f"{100 * c['fps_mean'] / 30:.0f} % (worst 10 s: {100 * c['fps_worst_10s'] / 30:.0f} %)" if c else "-")
     load = f"{c['cores_mean']:.2f} ({c['streams']}x {c['preset']})" if c else "alone"
+    ruled = f" ({r['by_rules']} by the rules)" if r.get("by_rules") else ""
     return (f"| {r['label']} | {r['lang']} | {r['llm']} | {load} | {r['lag_p50']:.1f} / {r['lag_p95']:.1f} / "
             f"{r['lag_max']:.1f}{' growing' if r['lag_grows'] else ''} | {r['window_s_p50']:.1f} / "
-            f"{r['window_s_max']:.1f} | {r['llm_calls']} for {r['windows']} | {r['backlog_max']} | "
+            f"{r['window_s_max']:.1f} | {r['llm_calls']} for {r['windows']}{ruled} | {r['backlog_max']} | "
             f"{r['report_after_last_transcript_s']:.1f} | {fps} |")
 
 

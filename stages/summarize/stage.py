@@ -62,7 +62,7 @@ class Summarizer:
         self.now = now
         self.assume_complete = assume_complete
         self.complete_seen: float | None = None
-        self.followed_live = False  # saw the transcript still growing: the report is waited for (out_of_time)
+        self.followed_live = False  # saw the transcript still growing: someone waits for the report (out_of_time)
         self.pace: float | None = None  # seconds an LLM window call takes per second of meeting (smoothed)
         self.brief = False
         self._done: set[Path] = set()  # window and chunk files read whole once: they never change
