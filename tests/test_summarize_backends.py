@@ -5,9 +5,10 @@ model packages' assembly."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sys
-import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -233,15 +234,10 @@ def test_the_local_model_stops_writing_when_the_report_cannot_wait(small_model: 
     task = WindowTask("en", 0, 120, segments_of(script("en")))
     messages = prompts.window_messages(task.language, task.start, task.end, task.segments)
     schema = prompts.window_schema(bounded=True)
-    asked = [0]
-
     def after(chunks: int) -> Callable[[], bool]:
-        asked[0] = 0
-
-        def cutoff() -> bool:
-            asked[0] += 1
-            return asked[0] > chunks
-        return cutoff
+        """A cutoff that says stop once llama.cpp has sent `chunks` chunks (prompt progress or tokens)."""
+        looked = itertools.count(1)
+        return lambda: next(looked) > chunks
 
     backend.cutoff = after(0)
     try:
@@ -253,7 +249,7 @@ def test_the_local_model_stops_writing_when_the_report_cannot_wait(small_model: 
         assert cut.value.partial.startswith('{"action_items":[')  # what it had written
         me = psutil.Process()
         before = sum(me.cpu_times()[:2])
-        threading.Event().wait(2.0)
+        time.sleep(2.0)
         assert sum(me.cpu_times()[:2]) - before < 0.5  # llama.cpp writes no more of that answer
         backend.cutoff = lambda: False
         assert set(json.loads(backend.chat(messages, schema, 600, 0.1))) == set(schema["properties"])
