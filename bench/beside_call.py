@@ -172,12 +172,50 @@ def verdict(r: dict[str, Any]) -> str:
     return "; ".join(f"{'PASS' if ok else 'FAIL'} {name}" for name, ok in checks)
 
 
+def latest(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last run of each condition (language, backend, load), in the order of the table."""
+    last = {(r["lang"], r["llm"], r["load"]): r for r in runs}
+    return sorted(last.values(), key=lambda r: (r["lang"], r["llm"], r["load"]))
+
+
+def plot(runs: list[dict[str, Any]]) -> list[str]:
+    """Each condition's lag per batch and backlog over time (its last run), one panel per backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    for what, unit in (("lag", "lag per batch, s"), ("backlog", "windows waiting for the LLM")):
+        llms = sorted({r["llm"] for r in runs})
+        fig, axes = plt.subplots(1, len(llms), figsize=(6 * len(llms), 4), sharey=True, squeeze=False)
+        for ax, llm in zip(axes[0], llms, strict=True):
+            for r in (r for r in runs if r["llm"] == llm):
+                load = "alone" if r["load"] == 0 else f"{r['load']:g} core"
+                name = f"{r['lang']}, {load} ({r['label']})"
+                if what == "lag":
+                    ax.plot([i / 6 for i in range(len(r["lags"]))], r["lags"], ".-", markersize=2, lw=0.6, label=name)
+                else:
+                    ax.step([t / 60 for t, _ in r["backlog"]], [n for _, n in r["backlog"]], where="post", label=name)
+            ax.set(xlabel="meeting minute" if what == "lag" else "minutes since the first window was ready",
+                   ylabel=unit, title=f"{llm} beside the call: {what}")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        names.append(f"beside-call-{what}.png")
+        fig.savefig(RESULTS / names[-1], dpi=100)
+    plt.close("all")
+    return names
+
+
 def publish() -> None:
     runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(RESULTS.glob("*.json"))]
     runs.sort(key=lambda r: (r["date"], r["lang"], r["llm"], r["load"]))  # in the order they ran
     lines = ["Machine: " + ", ".join(sorted({r["machine"] for r in runs})) + ".", "", HEADER,
              *(row(r) for r in runs), "", "The bar beside one core (load 1):"]
     lines += [f"- {r['label']} {r['lang']} {r['llm']}: {verdict(r)}" for r in runs if r["load"] == 1.0]
+    lines += ["", "The last run of each condition:", ""]
+    lines += [f"![{name}](bench/results/beside-call/{name})" for name in plot(latest(runs))]
     lines += ["", "Commands: " + "; ".join(sorted({f"`{r['command']}`" for r in runs}))]
     update_benchmarks("beside-call", "\n".join(lines), prefix="")
 

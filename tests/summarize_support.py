@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,16 @@ class Recorder:
 Route = Callable[[str, str, dict[str, str], Any], tuple[int, Any]]
 
 
+@dataclass
+class Stream:
+    """A streamed answer: JSON lines written `delay_s` apart; records how far the client read it."""
+
+    chunks: list[Any]
+    delay_s: float = 0.0
+    sent: int = 0
+    gone: bool = False  # the client closed the connection before the last line
+
+
 @contextmanager
 def stub_server(route: Route, port: int = 0) -> Iterator[tuple[str, Recorder]]:
     """A JSON HTTP server on 127.0.0.1 (`port`, or a free one) answering `route(method, path, headers, body)`."""
@@ -91,12 +102,27 @@ def stub_server(route: Route, port: int = 0) -> Iterator[tuple[str, Recorder]]:
             recorder.requests.append((method, self.path, headers, body))
             recorder.times.append(time.monotonic())
             status, answer = route(method, self.path, headers, body)
+            if isinstance(answer, Stream):
+                return self._stream(status, answer)
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def _stream(self, status: int, answer: Stream) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.end_headers()  # no length: the answer ends when the connection closes (HTTP/1.0)
+            try:
+                for chunk in answer.chunks:
+                    self.wfile.write(json.dumps(chunk).encode() + b"\n")
+                    self.wfile.flush()
+                    answer.sent += 1
+                    time.sleep(answer.delay_s)
+            except (BrokenPipeError, ConnectionResetError):
+                answer.gone = True
 
         def do_GET(self) -> None:
             self._serve("GET")
@@ -131,7 +157,7 @@ Answer = Callable[[dict[str, Any]], tuple[str, int]]  # a chat request's body ->
 
 
 class OllamaStub:
-    """A route following Ollama's documented `/api/tags` and non-streaming `/api/chat`.
+    """A route following Ollama's documented `/api/tags` and `/api/chat` (streamed unless `stream` is false).
 
     No Ollama server can be installed on this machine (nor in CI): the tests that need one
     run this on 127.0.0.1. `answer` writes the reply (default: `window` or `synthesis` by the
@@ -143,7 +169,9 @@ class OllamaStub:
         self.models = models
         self.window, self.synthesis = window, synthesis
         self.answer = answer or self.valid
-        self.delay_s = 0.0
+        self.delay_s = 0.0  # before the answer
+        self.chunk_delay_s = 0.0  # between the lines of a streamed answer
+        self.streams: list[Stream] = []
 
     def valid(self, body: dict[str, Any]) -> tuple[str, int]:
         props = (body.get("format") or {}).get("properties", {})
@@ -164,6 +192,12 @@ class OllamaStub:
         if self.delay_s:
             time.sleep(self.delay_s)
         content, prompt_tokens = self.answer(body)
-        return 200, {**base, "message": {"role": "assistant", "content": content}, "done_reason": "stop",
-                     "prompt_eval_count": prompt_tokens, "eval_count": 120, "total_duration": 1,
-                     "load_duration": 1, "prompt_eval_duration": 1, "eval_duration": 1}
+        last = {**base, "done_reason": "stop", "prompt_eval_count": prompt_tokens, "eval_count": 120,
+                "total_duration": 1, "load_duration": 1, "prompt_eval_duration": 1, "eval_duration": 1}
+        if not body.get("stream", True):
+            return 200, {**last, "message": {"role": "assistant", "content": content}}
+        pieces = [content[i:i + 4] for i in range(0, len(content), 4)]  # about a token each
+        stream = Stream([*({**base, "done": False, "message": {"role": "assistant", "content": p}} for p in pieces),
+                         {**last, "message": {"role": "assistant", "content": ""}}], self.chunk_delay_s)
+        self.streams.append(stream)
+        return 200, stream

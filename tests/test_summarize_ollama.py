@@ -2,16 +2,23 @@
 
 No Ollama server can be installed on this machine (nor in CI), so these tests run
 a small HTTP server on 127.0.0.1 that follows Ollama's documented `/api/tags` and
-`/api/chat` (non-streaming; an empty `messages` list loads the model), and check
+`/api/chat` (streamed; an empty `messages` list loads the model), and check
 what the backend sends: the model, `format` (the JSON schema), `options.num_ctx`
-set from the prompt's size, `keep_alive`, and the preload at start.
+set from the prompt's size, `keep_alive`, the preload at start, and that an answer
+the report no longer waits for is stopped where it is.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import time
 from pathlib import Path
 
-from stages.summarize import backends
+import pytest
+
+from stages.summarize import backends, prompts
+from stages.summarize.backends.base import OutOfTime
 from stages.summarize.backends.ollama import OllamaBackend
 from stages.summarize.llm import messages_tokens
 from stages.summarize.run import drive, settings
@@ -46,7 +53,7 @@ def test_auto_picks_ollama_and_sends_schema_num_ctx_and_keep_alive(tmp_path: Pat
     chats = seen.bodies("/api/chat")
     assert chats[0]["messages"] == [] and chats[0]["keep_alive"] == "30m"  # preloaded at start
     window = chats[1]
-    assert window["model"] == MODEL and window["stream"] is False and window["keep_alive"] == "30m"
+    assert window["model"] == MODEL and window["stream"] is True and window["keep_alive"] == "30m"
     assert window["format"]["properties"]["action_items"]["type"] == "array"
     needed = messages_tokens(window["messages"]) + window["options"]["num_predict"]
     assert window["options"]["num_ctx"] >= needed  # never left to Ollama's small default
@@ -55,6 +62,31 @@ def test_auto_picks_ollama_and_sends_schema_num_ctx_and_keep_alive(tmp_path: Pat
     assert final.llm == f"ollama ({MODEL})" and final.backend == "ollama"
     assert final.summary == SYNTHESIS_ANSWER["summary"]
     assert final.action_items[0].owner == "Marc" and final.action_items[0].due == "vendredi"
+
+
+def test_an_answer_the_report_cannot_wait_for_is_stopped_where_it_is(tmp_path: Path) -> None:
+    """Past `wait_at_end_s` the stage's cutoff says the report will not wait: the backend closes the stream
+    Ollama is writing (Ollama stops an answer whose client has gone) and keeps what it had written."""
+    route = ollama_route([MODEL])
+    route.chunk_delay_s = 0.02
+    whole = json.dumps(WINDOW_ANSWER)
+    with stub_server(route) as (url, _seen):
+        session = session_of(tmp_path, "fr", llm="ollama", ollama={"host": url, "model": MODEL})
+        backend = OllamaBackend(settings(session, None))
+        messages = [{"role": "user", "content": "Résumez la réunion."}]
+        schema = prompts.window_schema(bounded=True)
+        looked = itertools.count(1)
+        backend.cutoff = lambda: next(looked) > 10
+        with pytest.raises(OutOfTime, match="cut after 11 chunk") as cut:
+            backend.chat(messages, schema, 400, 0.1)
+        assert cut.value.partial == whole[:44]  # the 11 lines it read, 4 characters each
+        time.sleep(0.5)
+        stopped = route.streams[0]
+        assert stopped.gone and stopped.sent < 20 < len(stopped.chunks)  # the server saw the client go
+        backend.cutoff = lambda: False
+        route.chunk_delay_s = 0.0
+        assert backend.chat(messages, schema, 400, 0.1) == whole
+        assert backend.stats.output_tokens == 120 and not route.streams[1].gone
 
 
 def test_num_ctx_grows_with_the_prompt(tmp_path: Path) -> None:

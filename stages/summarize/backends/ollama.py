@@ -5,19 +5,21 @@ every request sets `num_ctx` from the prompt's size plus the answer's budget,
 and a reply whose prompt filled the context is retried with a larger one. The
 JSON schema goes in `format`, and the model is loaded into memory when the
 stage starts (a chat with no messages) so the first summary does not wait for it.
+Answers are streamed, so that the report need not wait for one it has given up on.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Generator
 from typing import Any
 
 import httpx
 
 from stages.config import SummarizeConfig
-from stages.summarize.backends.base import BackendDown, BackendError, PromptTooLong
-from stages.summarize.llm import ChatBackend, messages_tokens
+from stages.summarize.backends.base import BackendDown, BackendError, OutOfTime, PromptTooLong
+from stages.summarize.llm import TOO_LATE, ChatBackend, messages_tokens
 
 log = logging.getLogger("summarize")
 PROBE_TIMEOUT_S = 2.0
@@ -92,6 +94,8 @@ class OllamaBackend(ChatBackend):
             raise BackendDown(f"no Ollama server answers at {self.ocfg.host}") from exc
         except httpx.TimeoutException as exc:
             raise BackendDown(f"Ollama did not answer within {self.ocfg.timeout_s:.0f} s") from exc
+        except httpx.TransportError as exc:  # a streamed request's errors come as httpx's own
+            raise BackendDown(f"no Ollama server answers at {self.ocfg.host} ({type(exc).__name__})") from exc
         except ollama.ResponseError as exc:
             if exc.status_code == 404:
                 raise BackendError(f"Ollama has no model {self.ocfg.model!r}: run `ollama pull "
@@ -117,17 +121,30 @@ class OllamaBackend(ChatBackend):
         for _ in range(3):
             num_ctx = self.num_ctx(messages, max_tokens)
             options = {"num_ctx": num_ctx, "num_predict": max_tokens, "temperature": temperature, "seed": 1234}
-            response = self._call(lambda c, o=options: c.chat(model=self.ocfg.model, messages=messages,
-                                                               format=schema, options=o,
-                                                               keep_alive=self.ocfg.keep_alive, stream=False))
-            used = int(getattr(response, "prompt_eval_count", 0) or 0)
+            content, last = self._call(lambda c, o=options: self._read(c.chat(
+                model=self.ocfg.model, messages=messages, format=schema, options=o,
+                keep_alive=self.ocfg.keep_alive, stream=True)))
+            used = int(getattr(last, "prompt_eval_count", 0) or 0)
             self.stats.prompt_tokens = used or self.stats.prompt_tokens
-            self.stats.output_tokens = int(getattr(response, "eval_count", 0) or 0)
+            self.stats.output_tokens = int(getattr(last, "eval_count", 0) or 0)
             if used and used + max_tokens > num_ctx and num_ctx < self.ocfg.num_ctx_max:
                 # the prompt filled the context: Ollama may have cut its start; ask again with more room
                 log.warning("ollama: prompt of %d tokens filled num_ctx %d; retrying with a larger context",
                             used, num_ctx)
                 self.ctx_factor *= 1.5
                 continue
-            return str(response.message.content or "")
+            return str(content)
         raise PromptTooLong("Ollama's prompt did not fit even with a larger num_ctx")
+
+    def _read(self, stream: Generator[Any, None, None]) -> tuple[str, Any]:
+        """The streamed answer and its last chunk (with the counts). Streamed so that a call the report can
+        no longer wait for stops where it is: closing the stream closes the connection, and Ollama stops
+        writing an answer whose client has gone."""
+        parts: list[str] = []
+        last: Any = None
+        for last in stream:
+            parts.append(str(last.message.content or ""))
+            if not last.done and self.cutoff():
+                stream.close()  # its `with` closes the response
+                raise OutOfTime(f"{TOO_LATE}; cut after {len(parts)} chunk(s)", "".join(parts))
+        return "".join(parts), last
