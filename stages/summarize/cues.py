@@ -93,6 +93,33 @@ RESTATE = re.compile(r"^(?:(?:okay|ok|so|then|right|fine|good|great|alright|agre
                      r"settled|"
                      r"très bien|parfait|bien|entendu|d'accord)[,.!:]?\s+)+(?:(?:then|alors|donc)\s+)?", _I)
 
+# A closed question about what the group does ("Do we move them automatically?", "Are we hiring temps?",
+# "And existing customers, should the on-call person get access?", "On garde le même traiteur ?"): a plain
+# answer settles it. Not questions about what the group has, knows or is ("Do we have the numbers?", "On est
+# prêts ?"). English asks by word order alone: Whisper often drops the question mark there.
+_TOPIC = r"^(?:(?:and|so|then|also|okay|ok|now|et|alors|donc|bon)[,]?\s+)*(?:[^,?.]{1,40},\s+)?"
+GROUP_QUESTION = {
+    "en": re.compile(_TOPIC + r"(?:(?:do|should|shall|can|could) we (?!(?:have|"
+                     r"know|need to know|understand|remember|see|agree|all|still|really|even|get started|start|"
+                     r"begin|move on)\b)|are we (?=\w+ing\b)(?!(?:doing|going well|talking)\b)|should (?:the|our|"
+                     r"every|all) )", _I),
+    "fr": re.compile(_TOPIC + r"(?:(?:est-ce qu(?:e |'))?(?:on|l'on|nous) (?!(?:a|est|sait|connaît|se voit|"
+                     r"commence|y va|passe à la suite|continue|avons|sommes|savons)\b)|doit-on |peut-on |faut-il )",
+                     _I),
+}
+# The words that make it a question, dropped to say what was settled ("do we", "est-ce qu'").
+ASKING = re.compile(r"\b(?:(?:do|should|shall|can|could|are) we|should|est-ce qu(?:e |'))\s*", _I)
+# A plain answer that settles such a question: yes, no, not now.
+VERDICT = {
+    "en": re.compile(r"^(?:(?:well|okay|ok|so|hmm|honestly)[,]?\s+)*(?P<verdict>yes|yeah|yep|no|nope|not (?:for now|"
+                     r"now|yet|this (?:time|year|month|quarter))|of course|absolutely|definitely|certainly)\b[,.!]?"
+                     r"\s*", _I),
+    "fr": re.compile(r"^(?:(?:alors|bon|eh bien|franchement)[,]?\s+)*(?P<verdict>oui|non|pas (?:pour l'instant|pour "
+                     r"le moment|maintenant|cette (?:fois|année))|bien sûr|évidemment|absolument|surtout pas)\b[,.!]?"
+                     r"\s*", _I),
+}
+NEGATIVE = re.compile(r"^(?:no|nope|not|non|pas|surtout pas)\b", _I)
+
 # The answer to a question is that nobody knows, or it is put off: the question stays open.
 UNKNOWN = {
     "en": re.compile(r"\b(?:i don't know|i do not know|no idea|not sure|i'm not sure|nobody knows|no one knows|"

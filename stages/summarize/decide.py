@@ -127,6 +127,40 @@ def _referent(sents: list[Sentence], i: int, actions: set[int]) -> int | None:
     return None
 
 
+def _answered(sents: list[Sentence], i: int, fam: str, actions: set[int]) -> tuple[int, str] | None:
+    """The closed question about what the group does that sentence `i` settles with a plain answer ("Do we
+    move them automatically?" "No."), one sentence at most between them ("Should on-call get access? On
+    Tuesday I had to wake my manager." "Yes."), and the answer ("no")."""
+    text = sents[i].text.strip()
+    verdict = cues.VERDICT[fam].match(text)
+    if i in actions or text.endswith("?") or verdict is None or cues.UNKNOWN[fam].search(text):
+        return None
+    for j in range(i - 1, max(-1, i - 3), -1):
+        q = sents[j].text.strip()
+        group = cues.GROUP_QUESTION[fam].match(q)
+        if q.endswith("?") or (group and fam == "en"):
+            asked = group and not (cues.CALL_FOR_AGREEMENT.search(q) or PROCESS.search(q))
+            near = sents[i].time - sents[j].time <= REFERENT_S / 2
+            return (j, verdict.group("verdict").lower()) if asked and near else None
+    return None
+
+
+def _settled(sents: list[Sentence], i: int, q: int, verdict: str, fam: str, actions: set[int]) -> str:
+    """What answer `i` settled about question `q`: the answer's own words when they restate it ("No. We don't
+    move anyone automatically."), else the question with the verdict ("Hiring temporary staff: not for now")."""
+    answer = sents[i].text.strip()
+    head = cues.VERDICT[fam].match(answer)
+    asked = statement(cues.ASKING.sub("", sents[q].text.strip(), count=1), fam)
+    for j in range(i, min(len(sents), i + 3)):
+        text = answer[head.end() if head else 0:] if j == i else sents[j].text.strip()
+        if j in actions or text.endswith("?") or PROCESS.search(text):
+            break
+        said = statement(text, fam)
+        if len(content_words(said)) >= 2 and (commits(text, fam) or similarity(said, asked) >= SAME_SUBJECT):
+            return said
+    return f"{asked}{' ' if fam == 'fr' else ''}: {verdict}"[:MAX_ITEM]
+
+
 def decisions(sents: list[Sentence], first: int, language: str, actions: set[int]) -> list[tuple[int, str]]:
     """(sentence index, decision) for each decision made at or after sentence `first`."""
     fam = family(language)
@@ -145,6 +179,14 @@ def decisions(sents: list[Sentence], first: int, language: str, actions: set[int
         agreed = not announced and i not in actions and _is_agreement(sents, i, fam)
         opened = bool(cues.RESTATE.match(text)) or (i > 0 and bool(cues.WEAK_AGREE.match(sents[i - 1].text.strip())))
         restated = not announced and not agreed and opened and commits(text, fam) and i not in actions
+        answered = _answered(sents, i, fam, actions)
+        # a "no" (or a "yes" nothing else reads as agreement) settles the question: "Not for now." is no "Decided."
+        if answered is not None and (cues.NEGATIVE.match(answered[1]) or not (announced or agreed or restated)):
+            decision = _settled(sents, i, *answered, fam, actions)
+            if len(content_words(decision)) >= 3:
+                out.append((i, decision))
+                used = i
+                continue
         if not (announced or agreed or restated):
             continue
         proposal = _proposal(sents, i, fam, actions)

@@ -1,0 +1,47 @@
+"""Decisions that are the plain answer to a closed question about what the group does (the offline rules).
+
+"Do we move them automatically?" "No." settles something a note-taker lists; "Do we have the
+numbers?" "Yes." settles nothing. Sentences written for these tests, not taken from the meetings
+the rules were tuned on.
+"""
+
+from __future__ import annotations
+
+from stages.models import Segment
+from stages.summarize.extract import extract
+
+
+def said(*lines: str, language: str = "en") -> list[str]:
+    """The decisions the rules find in `lines`, spoken 4 s apart by one loopback voice (as an import)."""
+    segments = [Segment(start=4.0 * i, end=4.0 * i + 3.5, channel="system", speaker="Others", text=text)
+                for i, text in enumerate(lines)]
+    return extract(segments, language).decisions
+
+
+def test_a_no_to_what_the_group_might_do_is_a_decision_in_its_own_words_or_the_question_s() -> None:
+    assert said("The dinner is in two weeks.", "Should we cancel the team dinner?",
+                "No, we move it to the first week of next month.") == ["Move it to the first week of next month"]
+    assert said("And the move, are we renting a second van for the furniture?", "Not for now.",
+                "The archive boxes can wait.") == ["The move, renting a second van for the furniture: not for now"]
+
+
+def test_a_yes_settles_a_question_without_its_question_mark() -> None:
+    """Whisper often drops the question mark: English asks by word order alone."""
+    assert said("One more thing, should the interns get access to the staging server, I had to share mine",
+                "Yes.", "Interns get staging access from Monday.") == ["Interns get staging access from Monday"]
+
+
+def test_a_french_question_answered_oui_or_non_is_a_decision() -> None:
+    assert said("Pour la fête, est-ce qu'on garde le même traiteur que l'an dernier ?", "Oui.",
+                "Il était très bien.", language="fr") == [
+        "Pour la fête, on garde le même traiteur que l'an dernier : oui"]
+    assert said("Le stand, on le monte dès vendredi soir ?", "Non.", language="fr") == [
+        "Le stand, on le monte dès vendredi soir : non"]
+
+
+def test_answers_about_what_the_group_has_knows_or_is_decide_nothing() -> None:
+    assert said("Do we have the numbers for March?", "Yes.", "They came in this morning.") == []
+    assert said("Are we all here?", "Yes.", "Let's start.") == []
+    assert said("Do we know when the auditor comes?", "No idea.") == []
+    assert said("Did the supplier call back about the invoice?", "No.", "Not yet.") == []
+    assert said("On a les chiffres de mars ?", "Oui.", "Ils sont arrivés ce matin.", language="fr") == []
