@@ -190,10 +190,11 @@ def decisions(sents: list[Sentence], first: int, language: str, actions: set[int
         if not (announced or agreed or restated):
             continue
         proposal = _proposal(sents, i, fam, actions)
+        since = min(i - LOOKBACK, next((k for k in range(i) if sents[i].time - sents[k].time <= REFERENT_S / 2), i))
         if restated and proposal is None and not any(
                 s.text.strip().endswith("?") or _is_agreement(sents, k, fam)
-                for k, s in enumerate(sents[max(0, i - LOOKBACK): i], start=max(0, i - LOOKBACK))):
-            continue  # "Okay, we go through them." is no decision: nothing was asked or proposed before
+                for k, s in enumerate(sents[max(0, since): i], start=max(0, since))):
+            continue  # "Okay, we go through them." is no decision: nothing was asked or proposed in the 30 s before
         said = _restatement(sents, i, fam, actions, proposal)
         if said is None and proposal is not None and proposal <= used:
             continue  # agreed to again ("Me too." a little later): that decision is listed already
