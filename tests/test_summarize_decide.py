@@ -45,3 +45,12 @@ def test_answers_about_what_the_group_has_knows_or_is_decide_nothing() -> None:
     assert said("Do we know when the auditor comes?", "No idea.") == []
     assert said("Did the supplier call back about the invoice?", "No.", "Not yet.") == []
     assert said("On a les chiffres de mars ?", "Oui.", "Ils sont arrivés ce matin.", language="fr") == []
+
+
+def test_taking_it_after_a_proposal_agrees_to_it() -> None:
+    """"On le prend." after the cost is discussed agrees to what was proposed: that is the decision."""
+    assert said("Et il faudrait aussi un deuxième écran pour l'accueil.", "Ça coûte environ deux cents euros.",
+                "Deux cents euros, c'est raisonnable.", "Bon, on le prend !", language="fr") == [
+        "Aussi un deuxième écran pour l'accueil"]
+    assert said("We could rent a projector for the launch evening.", "It's about ninety pounds for the night.",
+                "We'll take it.") == ["Rent a projector for the launch evening"]

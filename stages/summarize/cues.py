@@ -18,7 +18,8 @@ LEAD = (r"^(?:(?:okay|ok|so|and|alright|all right|right|well|then|now|fine|good|
         r"alors|bon|donc|et|bien|très bien|d'accord|parfait|oui|ok|ah|eh bien|bref|enfin|ensuite|super|"
         r"entendu|voilà)[,.!]?\s+)*")
 
-# A short reply that agrees with what was just proposed ("Let's do that." / "Validé." / "On part là-dessus.").
+# A short reply that agrees with what was just proposed ("Let's do that." / "Validé." / "On part là-dessus." /
+# "On le prend.").
 AGREE = {
     "en": re.compile(
         LEAD + r"(?:agreed|i agree|let's do (?:that|it|this)|let's go with (?:that|it|this)|let's go for it|"
@@ -29,13 +30,16 @@ AGREE = {
         r"makes sense|deal|same (?:here|for me)|me too|no objection|i think that's (?:wise|right|fair|good|"
         r"reasonable)|i'm okay with (?:that|it)|"
         r"that's a good compromise|good compromise|suits me|(?:the \w+ )?suits me|works for me too|that's nice|"
-        r"that's great)\b", _I),
+        r"that's great|we(?:'ll| will)? (?:take|do|buy|keep|book|order|rent|sign) (?:it|them|that|this one)"
+        r"(?=\s*[.!]*$))\b",
+        _I),
     "fr": re.compile(
         LEAD + r"(?:validé|adopté|ça me va|ça marche|ça me paraît "
         r"(?:faisable|bien|juste|raisonnable)|ça me semble (?:jouable|bien|juste|raisonnable)|pour moi c'est bon|"
         r"c'est bon pour moi|je suis d'accord|je suis pour|moi aussi|bonne idée|excellente idée|ah,? ça c'est "
         r"malin|c'est malin|on part là-dessus|allons-y|banco|adjugé|je valide|c'est bon|"
-        r"va pour ça|je suis d'accord aussi|dommage,? mais d'accord|je trouve ça raisonnable)\b", _I),
+        r"va pour ça|je suis d'accord aussi|dommage,? mais d'accord|je trouve ça raisonnable|"
+        r"on (?:le |la |les |l')(?:prend|fait|garde|achète|commande|loue|réserve|signe)(?=\s*[.!]*$))\b", _I),
 }
 # The same, anywhere in a short sentence ("Fifteen, okay, I can live with that.").
 AGREE_ANYWHERE = {fam: re.compile(r"\b" + rx.pattern[len(LEAD):], _I) for fam, rx in AGREE.items()}
