@@ -15,7 +15,7 @@ import pytest
 from stages import atomic, config
 from stages.models import Segment, TranscriptBatch
 from stages.spool import now_iso
-from stages.summarize import prompts, render_md, render_srt
+from stages.summarize import prompts, render_html, render_md, render_srt
 from stages.summarize.backends.base import OutOfTime, SynthesisTask, WindowTask
 from stages.summarize.chunker import chunk_windows, plan
 from stages.summarize.extract import extract
@@ -217,6 +217,17 @@ def test_markdown_escapes_html_and_table_pipes() -> None:
     md = render_md.render(_report(), lines)
     assert "\\<b\\>hi\\</b\\>" in md and "| Ann | a\\|b | — |" in md
     assert "## Action items" in md and "## Transcript" in md
+
+
+def test_a_report_the_llm_wrote_part_of_names_every_writer() -> None:
+    """Beside a busy call the LLM may summarize the first minutes and the rules the rest: the header names
+    both, and the note that no language model wrote it is kept for reports the rules wrote alone."""
+    alone = _report()
+    assert alone.written_by() == "offline" and "Written without a language model" in render_md.render(alone, None)
+    both = alone.model_copy(update={"chunk_llms": {"offline": [1, 2], "local (Qwen)": [1]}})
+    md = render_md.render(both, None)
+    assert "Written by: local (Qwen), offline" in md and "Written without a language model" not in md
+    assert "Written by: local (Qwen), offline" in render_html.render(both, None)
 
 
 def test_subtitles_are_well_formed() -> None:

@@ -69,9 +69,9 @@ def render(report: FinalReport, lines: list[TranscriptLine] | None) -> str:
         "<body>",
         f"<h1>{e(report.title)}</h1>",
         f'<p class="meta">{e(t["date"])}: {e(when(report.created_at))} · {e(t["duration"])}: '
-        f"{e(clock(report.duration_s))} · {e(t['written_by'])}: {e(report.llm)}</p>",
+        f"{e(clock(report.duration_s))} · {e(t['written_by'])}: {e(report.written_by())}</p>",
     ]
-    if report.backend == "offline":
+    if report.by_rules_only():
         parts.append(f'<p class="note">{e(t["offline_note"])}</p>')
     parts += [f'<p class="note">{e(n)}</p>' for n in report.notes]
     if report.suggested_names:

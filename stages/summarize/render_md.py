@@ -45,8 +45,8 @@ def render(report: FinalReport, lines: list[TranscriptLine] | None) -> str:
     t = lang.labels(report.language)
     out = [f"# {esc(report.title)}", "",
            f"{t['date']}: {when(report.created_at)} · {t['duration']}: {clock(report.duration_s)} · "
-           f"{t['written_by']}: {esc(report.llm)}", ""]
-    if report.backend == "offline":
+           f"{t['written_by']}: {esc(report.written_by())}", ""]
+    if report.by_rules_only():
         out += [f"> {t['offline_note']}", ""]
     for note in report.notes:
         out += [f"> {esc(note)}", ""]

@@ -178,8 +178,8 @@ def render(report: FinalReport, lines: list[TranscriptLine] | None) -> bytes:
     out = Writer(pdf)
     out.para(report.title, 20, INK, strong=True)
     out.para(f"{t['date']}: {when(report.created_at)} · {t['duration']}: {clock(report.duration_s)} · "
-             f"{t['written_by']}: {report.llm}", 9.5, MUTED)
-    for note in ([t["offline_note"]] if report.backend == "offline" else []) + report.notes:
+             f"{t['written_by']}: {report.written_by()}", 9.5, MUTED)
+    for note in ([t["offline_note"]] if report.by_rules_only() else []) + report.notes:
         pdf.set_y(pdf.get_y() + 1)
         out.para(note, 9.5, INK, fill=NOTE)
     out.heading(t["summary"])

@@ -133,6 +133,15 @@ class FinalReport(Model):
     chunks: int
     generated_at: str
 
+    def written_by(self) -> str:
+        """Every backend that wrote a part, language models first: beside a busy call the LLM may have
+        summarized the first minutes and the rules the rest (and the overall summary)."""
+        names = [n for n in dict.fromkeys([self.llm, *self.chunk_llms]) if n != "none"]
+        return ", ".join(sorted(names, key=lambda n: n == "offline")) or self.llm
+
+    def by_rules_only(self) -> bool:
+        return self.backend == "offline" and set(self.chunk_llms) <= {"offline", "none"}
+
 
 class TranscriptLine(Model):
     """One entry of `report/transcript.json`."""
