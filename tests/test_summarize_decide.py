@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from stages.models import Segment
 from stages.summarize.extract import extract
+from stages.summarize.grounding import LlmWindow, ground
 
 
 def said(*lines: str, language: str = "en") -> list[str]:
@@ -54,3 +55,17 @@ def test_taking_it_after_a_proposal_agrees_to_it() -> None:
         "Aussi un deuxième écran pour l'accueil"]
     assert said("We could rent a projector for the launch evening.", "It's about ninety pounds for the night.",
                 "We'll take it.") == ["Rent a projector for the launch evening"]
+
+
+def test_a_decision_is_listed_without_the_words_that_announce_it() -> None:
+    """Rules and model alike: "The decision is, we choose the external vendor." lists "We choose the external
+    vendor", the way a note-taker writes it, not the sentence as said."""
+    lines = ("The audit needs an outside view.", "The decision is, we choose the external vendor for the audit.")
+    assert said(*lines) == ["Choose the external vendor for the audit"]
+    segments = [Segment(start=0, end=3, channel="system", speaker="Others", text=lines[0]),
+                Segment(start=4, end=7, channel="system", speaker="Others", text=lines[1])]
+    raw = LlmWindow.model_validate({"summary": "The team chooses an external vendor for the audit.",
+                                    "decisions": ["The decision is, we choose the external vendor for the audit."]})
+    assert ground(raw, segments, "en", 0, 60)[0].decisions == ["We choose the external vendor for the audit."]
+    assert said("La décision est la suivante, nous repoussons l'audit de deux semaines.", language="fr") == [
+        "Nous repoussons l'audit de deux semaines"]

@@ -33,9 +33,13 @@ ASKS = re.compile(r"^(?:(?:and|so|also|et|alors)[,]?\s+)?(?:is|are|does|do|did|c
                   r"should|if|whether|est-ce qu|qui|quand|combien|comment|pourquoi|where|when|what|who|how|why)\b",
                   re.IGNORECASE)
 SUBJECT = re.compile(r"^we(?:'ll| will)?\s+(?=\w)", re.IGNORECASE)  # French keeps "on": "On garde…"
-# "So the second decision, no brochure this year" / "La décision, c'est…": the head that names it a decision
-DECISION_HEAD = re.compile(r"^(?:the|our|la|notre)\s+(?:\w+\s+)?(?:decision|décision)(?:\s*[,:]\s*(?:c'est\s+)?|"
-                           r"\s+(?:is that|is to|c'est|est de|est qu(?:e|')))\s*", re.IGNORECASE)
+# "So the second decision, no brochure this year" / "The decision is, we…" / "La décision, c'est qu'on…": the
+# head that names it a decision
+DECISION_HEAD = re.compile(r"^(?:the|our|la|notre)\s+(?:\w+\s+)?(?:decision|décision)(?:"
+                           r"(?:\s+(?:is|est))?(?:\s+(?:la suivante|as follows|the following))?\s*[,:]\s*"
+                           r"(?:c'est\s+)?(?:qu(?:e\s+|')|that\s+)?|"
+                           r"\s+(?:is|est)\s+(?:that|to|de|d'|qu(?:e\s+|'))|\s+c'est\s+(?:qu(?:e\s+|')|de\s+|d')?)\s*",
+                           re.IGNORECASE)
 TAIL = re.compile(r"(?:,\s*(?:because|since|as|parce que|car|comme ça|c'est aussi|that's decided|c'est validé|"
                   r"c'est acté|donc c'est acté|decided|no exceptions?)\b.*|[,.]?\s*(?:that's decided|decided|c'est "
                   r"décidé|c'est validé|everyone agree|any objections?)[.!?]*)$", re.IGNORECASE)
@@ -60,6 +64,13 @@ def statement(text: str, language: str) -> str:
     text = SUBJECT.sub("", text)
     text = TAIL.sub("", text).strip(" ,;:.?!")
     return (text[:1].upper() + text[1:])[:MAX_ITEM] if text else ""
+
+
+def unannounced(text: str) -> str:
+    """A decision without the words that announce it ("The decision is, we choose the vendor." -> "We choose
+    the vendor."): how the model often quotes it."""
+    rest = DECISION_HEAD.sub("", text.strip())
+    return rest[:1].upper() + rest[1:] if rest else text.strip()
 
 
 def commits(text: str, fam: str) -> bool:

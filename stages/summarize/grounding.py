@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stages.models import Segment
 from stages.summarize import lang
+from stages.summarize.decide import unannounced
 from stages.summarize.schema import ActionItem, Highlight, MiniSummary
 from stages.summarize.text import (
     content_words,
@@ -238,7 +239,7 @@ def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
     statuses = [d for d in decisions if not is_decision(d)
                 and not any(similarity(d, r) >= SAME_AS_RULES for r in supported or [])]
     notes += [f"moved to key points, not a decision: {d!r}" for d in statuses]
-    decisions = [d for d in decisions if d not in statuses]
+    decisions = [unannounced(d) for d in decisions if d not in statuses]
     questions = _dedupe([q for q in raw.open_questions if q.strip() and keep("open question", q, 0.4)])
     key_points = []
     for point in _dedupe([k for k in [*raw.key_points, *statuses] if k.strip()]):
