@@ -84,6 +84,7 @@ class Stream:
 
     chunks: list[Any]
     delay_s: float = 0.0
+    events: bool = False  # server-sent events ("data: {...}", then "data: [DONE]"), as OpenAI streams
     sent: int = 0
     gone: bool = False  # the client closed the connection before the last line
 
@@ -113,11 +114,14 @@ def stub_server(route: Route, port: int = 0) -> Iterator[tuple[str, Recorder]]:
 
         def _stream(self, status: int, answer: Stream) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("Content-Type", "text/event-stream" if answer.events else "application/x-ndjson")
             self.end_headers()  # no length: the answer ends when the connection closes (HTTP/1.0)
+            lines = [json.dumps(chunk).encode() for chunk in answer.chunks]
+            if answer.events:
+                lines = [b"data: " + line + b"\n" for line in [*lines, b"[DONE]"]]
             try:
-                for chunk in answer.chunks:
-                    self.wfile.write(json.dumps(chunk).encode() + b"\n")
+                for line in lines:
+                    self.wfile.write(line + b"\n")
                     self.wfile.flush()
                     answer.sent += 1
                     time.sleep(answer.delay_s)

@@ -24,7 +24,7 @@ from stages.summarize.run import drive, settings
 from stages.summarize.schema import FinalReport, WindowFile
 from stages.summarize.scripted import segments_of
 from stages.summarize.stage import Summarizer
-from tests.summarize_support import free_port, script, session_of, stub_server
+from tests.summarize_support import Stream, free_port, script, session_of, stub_server
 
 SMALL = models.MODELS["small"]
 
@@ -142,6 +142,38 @@ def test_openai_errors_map_to_wait_or_fall_back(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(BackendError, match="OPENAI_API_KEY"):
         OpenAIBackend(cfg_with()).summarize(task)
+
+
+def test_an_openai_answer_is_streamed_and_left_when_the_report_cannot_wait() -> None:
+    """The answer comes as server-sent events. Past `wait_at_end_s` the backend leaves the stream where it is
+    (the server sees its client go) and keeps what was written; a server that refuses `stream_options` (the
+    token counts) is asked again once without them."""
+    whole = json.dumps({"action_items": [], "decisions": ["Ship the beta on Friday"], "summary": "Beta on Friday."})
+    streams: list[Stream] = []
+
+    def route(method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
+        if "stream_options" in body and not streams:
+            return 400, {"error": {"message": "Unrecognized request argument supplied: stream_options"}}
+        chunks: list[Any] = [{"choices": [{"index": 0, "delta": {"content": whole[i:i + 4]}, "finish_reason": None}]}
+                             for i in range(0, len(whole), 4)]
+        chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 321, "completion_tokens": len(chunks)}})
+        streams.append(Stream(chunks, 0.02, events=True))
+        return 200, streams[-1]
+
+    messages = [{"role": "user", "content": "Summarize."}]
+    with stub_server(route) as (url, seen):
+        backend = OpenAIBackend(cfg_with(openai={"base_url": url, "api_key_env": "MA_TEST_OPENAI"}))
+        assert backend.chat(messages, {}, 400, 0.1) == whole  # asked twice: with the option, then without
+        assert [b.get("stream") for b in seen.bodies("/chat/completions")] == [True, True]
+        assert not backend.stream_usage and backend.stats.prompt_tokens == 321
+        looked = itertools.count(1)
+        backend.cutoff = lambda: next(looked) > 10
+        with pytest.raises(OutOfTime, match="cut after 11 token") as cut:
+            backend.chat(messages, {}, 400, 0.1)
+        assert cut.value.partial == whole[:44]  # the 11 chunks it read, 4 characters each
+        time.sleep(0.5)
+        assert streams[1].gone and streams[1].sent < 20 < len(streams[1].chunks)  # the server saw it go
 
 
 # --- real models ---------------------------------------------------------------------------------------------

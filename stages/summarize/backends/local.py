@@ -16,14 +16,13 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable
 from typing import Any
 
 from stages import cpu
 from stages.config import SummarizeConfig
 from stages.summarize import models
 from stages.summarize.backends.base import BackendError, OutOfTime, PromptTooLong
-from stages.summarize.llm import TOO_LATE, ChatBackend, messages_tokens
+from stages.summarize.llm import TOO_LATE, ChatBackend, Streamed, messages_tokens
 
 log = logging.getLogger("summarize")
 SLOTS = 2
@@ -47,40 +46,6 @@ def compact_grammar(schema: dict[str, Any]) -> str:
     import xllamacpp
 
     return str(xllamacpp.json_schema_to_grammar(json.dumps({**schema, "x-guidance": COMPACT})))
-
-
-class Streamed:
-    """An answer read as llama.cpp writes it, so that a call the report can no longer wait for stops at once.
-
-    Asked for whole, an answer cannot be stopped: beside a video call the last minute's window took 37 s
-    after the meeting ended, the report 44 s. Streamed, closing the stream cancels the request in llama.cpp.
-    """
-
-    def __init__(self, cutoff: Callable[[], bool]) -> None:
-        self.cutoff = cutoff
-        self.parts: list[str] = []
-        self.tokens = 0
-        self.finish: str | None = None
-        self.usage: dict[str, Any] = {}
-        self.timings: dict[str, Any] = {}
-        self.error: Any = None
-        self.cut = False
-
-    def take(self, chunk: dict[str, Any]) -> bool:
-        """One chunk of the stream; True stops reading it (and the request)."""
-        if "error" in chunk or chunk.get("code") == 500:
-            self.error = chunk.get("error") or chunk.get("message") or chunk
-            return True
-        for choice in chunk.get("choices") or []:
-            content = (choice.get("delta") or {}).get("content")
-            if content:
-                self.parts.append(content)
-                self.tokens += 1
-            self.finish = choice.get("finish_reason") or self.finish
-        self.usage = chunk.get("usage") or self.usage
-        self.timings = chunk.get("timings") or self.timings
-        self.cut = self.finish is None and self.cutoff()
-        return self.cut
 
 
 class LocalBackend(ChatBackend):
