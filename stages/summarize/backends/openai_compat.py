@@ -109,8 +109,8 @@ class OpenAIBackend(ChatBackend):
             body["stream_options"] = {"include_usage": True}
         try:
             answer = self._stream("/chat/completions", body)
-        except BackendError as exc:  # a server that knows streaming but not this option: once without it
-            if not self.stream_usage or "stream_options" not in str(exc):
+        except BackendError as exc:  # a server that streams but refuses this newer option: once without it
+            if not self.stream_usage or "refused the request" not in str(exc):
                 raise
             self.stream_usage = False
             return self.chat(messages, schema, max_tokens, temperature)
