@@ -138,10 +138,10 @@ def _referent(sents: list[Sentence], i: int, actions: set[int]) -> int | None:
     return None
 
 
-def _answered(sents: list[Sentence], i: int, fam: str, actions: set[int]) -> tuple[int, str] | None:
+def _answered(sents: list[Sentence], i: int, fam: str, actions: set[int]) -> tuple[int, re.Match[str]] | None:
     """The closed question about what the group does that sentence `i` settles with a plain answer ("Do we
     move them automatically?" "No."), one sentence at most between them ("Should on-call get access? On
-    Tuesday I had to wake my manager." "Yes."), and the answer ("no")."""
+    Tuesday I had to wake my manager." "Yes."), and the answer's verdict ("No.")."""
     text = sents[i].text.strip()
     verdict = cues.VERDICT[fam].match(text)
     if i in actions or text.endswith("?") or verdict is None or cues.UNKNOWN[fam].search(text):
@@ -152,24 +152,22 @@ def _answered(sents: list[Sentence], i: int, fam: str, actions: set[int]) -> tup
         if q.endswith("?") or (group and fam == "en"):
             asked = group and not (cues.CALL_FOR_AGREEMENT.search(q) or PROCESS.search(q))
             near = sents[i].time - sents[j].time <= REFERENT_S / 2
-            return (j, verdict.group("verdict").lower()) if asked and near else None
+            return (j, verdict) if asked and near else None
     return None
 
 
-def _settled(sents: list[Sentence], i: int, q: int, verdict: str, fam: str, actions: set[int]) -> str:
+def _settled(sents: list[Sentence], i: int, q: int, verdict: re.Match[str], fam: str, actions: set[int]) -> str:
     """What answer `i` settled about question `q`: the answer's own words when they restate it ("No. We don't
     move anyone automatically."), else the question with the verdict ("Hiring temporary staff: not for now")."""
-    answer = sents[i].text.strip()
-    head = cues.VERDICT[fam].match(answer)
     asked = statement(cues.ASKING.sub("", sents[q].text.strip(), count=1), fam)
     for j in range(i, min(len(sents), i + 3)):
-        text = answer[head.end() if head else 0:] if j == i else sents[j].text.strip()
+        text = sents[j].text.strip()[verdict.end() if j == i else 0:]
         if j in actions or text.endswith("?") or PROCESS.search(text):
             break
         said = statement(text, fam)
         if len(content_words(said)) >= 2 and (commits(text, fam) or similarity(said, asked) >= SAME_SUBJECT):
             return said
-    return f"{asked}{' ' if fam == 'fr' else ''}: {verdict}"[:MAX_ITEM]
+    return f"{asked}{' ' if fam == 'fr' else ''}: {verdict.group('verdict').lower()}"[:MAX_ITEM]
 
 
 def decisions(sents: list[Sentence], first: int, language: str, actions: set[int]) -> list[tuple[int, str]]:
@@ -192,7 +190,8 @@ def decisions(sents: list[Sentence], first: int, language: str, actions: set[int
         restated = not announced and not agreed and opened and commits(text, fam) and i not in actions
         answered = _answered(sents, i, fam, actions)
         # a "no" (or a "yes" nothing else reads as agreement) settles the question: "Not for now." is no "Decided."
-        if answered is not None and (cues.NEGATIVE.match(answered[1]) or not (announced or agreed or restated)):
+        if answered is not None and (cues.NEGATIVE.match(answered[1].group("verdict"))
+                                     or not (announced or agreed or restated)):
             decision = _settled(sents, i, *answered, fam, actions)
             if len(content_words(decision)) >= 3:
                 out.append((i, decision))

@@ -105,6 +105,10 @@ class Streamed:
         self.cut = self.finish is None and self.cutoff()
         return self.cut
 
+    def stopped(self) -> OutOfTime:
+        """The stream was left past the wait: what it held so far, which may already hold its lists."""
+        return OutOfTime(f"{TOO_LATE}; cut after {self.tokens} token(s)", "".join(self.parts))
+
 
 class ChatBackend(Backend):
     bounded_schema = False  # does the server enforce maxLength/maxItems (grammar sampling)?

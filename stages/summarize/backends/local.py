@@ -21,8 +21,8 @@ from typing import Any
 from stages import cpu
 from stages.config import SummarizeConfig
 from stages.summarize import models
-from stages.summarize.backends.base import BackendError, OutOfTime, PromptTooLong
-from stages.summarize.llm import TOO_LATE, ChatBackend, Streamed, messages_tokens
+from stages.summarize.backends.base import BackendError, PromptTooLong
+from stages.summarize.llm import ChatBackend, Streamed, messages_tokens
 
 log = logging.getLogger("summarize")
 SLOTS = 2
@@ -173,7 +173,7 @@ class LocalBackend(ChatBackend):
         if answer.error is not None:
             raise BackendError(f"llama.cpp answered an error: {answer.error}")
         if answer.cut:  # the stream was closed: llama.cpp has stopped writing this answer
-            raise OutOfTime(f"{TOO_LATE}; cut after {answer.tokens} token(s)", "".join(answer.parts))
+            raise answer.stopped()
         self.stats.prompt_tokens = int(answer.usage.get("prompt_tokens") or self.stats.prompt_tokens)
         self.stats.output_tokens = int(answer.usage.get("completion_tokens") or 0)
         self.stats.cached_tokens = int(answer.timings.get("cache_n") or 0)

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from stages.config import SummarizeConfig
-from stages.summarize.backends.base import BackendDown, BackendError, OutOfTime
-from stages.summarize.llm import TOO_LATE, ChatBackend, Streamed
+from stages.summarize.backends.base import BackendDown, BackendError
+from stages.summarize.llm import ChatBackend, Streamed
 
 log = logging.getLogger("summarize")
 PROBE_TIMEOUT_S = 3.0
@@ -72,9 +72,9 @@ class OpenAIBackend(ChatBackend):
                     if data == "[DONE]":
                         break
                     if data and answer.take(self._document(data.encode())):
-                        if answer.error is not None:
-                            raise BackendError(f"{self.base_url} answered an error: {answer.error}")
-                        raise OutOfTime(f"{TOO_LATE}; cut after {answer.tokens} token(s)", "".join(answer.parts))
+                        if answer.error is None:
+                            raise answer.stopped()
+                        break  # the error is said once the stream is closed (chat)
         except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise BackendDown(f"{self.base_url} does not answer ({type(exc).__name__})") from exc
         return answer
@@ -114,8 +114,10 @@ class OpenAIBackend(ChatBackend):
                 raise
             self.stream_usage = False
             return self.chat(messages, schema, max_tokens, temperature)
-        if answer.error is not None or (not answer.parts and answer.finish is None):
-            raise BackendError(f"{self.base_url} answered without a message {answer.error or ''}".rstrip())
+        if answer.error is not None:
+            raise BackendError(f"{self.base_url} answered an error: {answer.error}")
+        if not answer.parts and answer.finish is None:
+            raise BackendError(f"{self.base_url} answered without a message")
         self.stats.prompt_tokens = int(answer.usage.get("prompt_tokens") or self.stats.prompt_tokens)
         self.stats.output_tokens = int(answer.usage.get("completion_tokens") or 0)
         if answer.finish == "length":
