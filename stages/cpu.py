@@ -11,6 +11,7 @@ with it while the meeting goes on (`Threads`).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -51,22 +52,49 @@ def _lower_cpu(mine: int) -> dict[int, float]:
     return out
 
 
+def _is_stage(proc: psutil.Process) -> bool:
+    cmd = proc.cmdline()
+    return any(flag == "-m" and module.startswith("stages.") for flag, module in itertools.pairwise(cmd))
+
+
+def _stages_cpu(me: psutil.Process, mine: int) -> dict[int, float]:
+    """CPU seconds of the pipeline's other stages (the same supervisor's children) favoured over us."""
+    parent = me.parent()
+    out = {}
+    for proc in parent.children() if parent is not None else []:
+        try:
+            if proc.pid != me.pid and _is_stage(proc) and rank(proc.nice()) > mine:
+                times = proc.cpu_times()
+                out[proc.pid] = times.user + times.system
+        except psutil.Error:  # it ended meanwhile
+            continue
+    return out
+
+
 class Meter:
     """Cores the other programs kept busy since the last reading (this process's own use left out).
 
     `yielding`: programs at a lower priority than this one are left out too: the summarizer's
     LLM gives way to the transcriber, so it does not count as taking the transcriber's cores.
+    `ours`: the pipeline's other stages that run at a higher priority are left out too: what the
+    summarizer's LLM gives way to is the meeting's own work, in bursts when live (1-2 s of Whisper every
+    10 s) and a first pass on an import, over within a minute on the demo; counted, they held the LLM at
+    one thread on an idle machine, and the reload to two when the import's transcript was done lost its
+    prompt cache. The call, and another session's stages, still count.
     """
 
-    def __init__(self, yielding: bool = False) -> None:
+    def __init__(self, yielding: bool = False, ours: bool = False) -> None:
         self.me = psutil.Process()
-        self.yielding = yielding
+        self.yielding, self.ours = yielding, ours
         self.mark: tuple[float, Any, Any, dict[int, float]] | None = self._now()
 
     def _now(self) -> tuple[float, Any, Any, dict[int, float]] | None:
         try:
-            lower = _lower_cpu(rank(self.me.nice())) if self.yielding else {}
-            return time.monotonic(), psutil.cpu_times(), self.me.cpu_times(), lower
+            mine = rank(self.me.nice())
+            left_out = _lower_cpu(mine) if self.yielding else {}
+            if self.ours:
+                left_out.update(_stages_cpu(self.me, mine))
+            return time.monotonic(), psutil.cpu_times(), self.me.cpu_times(), left_out
         except (OSError, psutil.Error) as exc:  # Wine has no per-CPU counters (WinError 1): nothing counts busy
             log.debug("the machine's CPU counters cannot be read: %s", exc)
             return None
@@ -84,12 +112,12 @@ class Meter:
         before, self.mark = self.mark, self._now()
         if before is None or self.mark is None:
             return 0.0
-        (t0, all0, mine0, lower0), (t1, all1, mine1, lower1) = before, self.mark
+        (t0, all0, mine0, left0), (t1, all1, mine1, left1) = before, self.mark
         idle = ("idle", "iowait", "guest", "guest_nice")  # guest time is already counted in user time
         used = sum(getattr(all1, f) - getattr(all0, f) for f in all1._fields if f not in idle)
         own = (mine1.user - mine0.user) + (mine1.system - mine0.system)
-        given_way = sum(cpu - lower0.get(pid, 0.0) for pid, cpu in lower1.items())
-        return float(max(0.0, (used - own - given_way) / max(1e-3, t1 - t0)))
+        left_out = sum(cpu - left0.get(pid, 0.0) for pid, cpu in left1.items())
+        return float(max(0.0, (used - own - left_out) / max(1e-3, t1 - t0)))
 
 
 def threads_for(total: int, busy: float, cap: int = 0) -> int:
@@ -108,9 +136,9 @@ class Threads:
     """
 
     def __init__(self, configured: int = 0, cap: int = 0, yielding: bool = False, every_s: float = 0.0,
-                 min_s: float = SAMPLE_S) -> None:
+                 min_s: float = SAMPLE_S, ours: bool = False) -> None:
         self.fixed, self.cap, self.every_s, self.min_s = configured, cap, every_s, min_s
-        self.meter = Meter(yielding)
+        self.meter = Meter(yielding, ours)
         self.now = configured or threads_for(cores(), self.meter.busy(min_s), cap)
         self.read_at = time.monotonic()
         self.more_wanted = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -276,6 +277,27 @@ def test_free_cpu_counts_the_other_programs_not_this_one() -> None:
         lower.wait()
     assert cpu.threads_for(2, 0.1) == 2 and cpu.threads_for(2, 0.9) == 1 and cpu.threads_for(2, 1.6) == 1
     assert cpu.threads_for(8, 2.2) == 6 and cpu.threads_for(8, 2.2, cap=4) == 4 and cpu.threads_for(1, 3.0) == 1
+
+
+def test_the_pipelines_own_stages_above_the_llm_do_not_count_as_busy(tmp_path: Path) -> None:
+    """The summarizer's LLM gives way to the transcriber, whose load is the meeting's own work (bursts when
+    live, a first pass on an import): a meter that leaves `ours` out does not see a stage of the same
+    supervisor that spins at a higher priority, while a plain meter does. Real processes: a parent starts a
+    spinning stand-in for a stage (its command line runs `-m stages.…`, as the supervisor's do) and a
+    lowered measuring process beside it."""
+    spin = "import time\nt = time.time() + 20\nwhile time.time() < t: pass"
+    measure = ("import json, os, time, psutil\nfrom stages import cpu\n"
+               "psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == 'nt' else 10)\n"
+               "everyone, ours = cpu.Meter(), cpu.Meter(ours=True)\ntime.sleep(2.0)\n"
+               "print(json.dumps([everyone.busy(0.0), ours.busy(0.0)]))")
+    parent = ("import subprocess, sys\n"
+              f"stage = subprocess.Popen([sys.executable, '-c', {spin!r}, '-m', 'stages.transcribe'])\n"
+              f"out = subprocess.run([sys.executable, '-c', {measure!r}], capture_output=True, text=True)\n"
+              "stage.kill()\nprint(out.stdout, out.stderr)")
+    out = subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[1])
+    everyone, ours = json.loads(out.stdout.split("\n")[0])
+    assert everyone >= 0.7 and everyone - ours >= 0.7, out.stdout
 
 
 def test_thread_count_drops_at_once_and_rises_when_two_readings_agree(monkeypatch: pytest.MonkeyPatch) -> None:

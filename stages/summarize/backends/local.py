@@ -79,7 +79,7 @@ class LocalBackend(ChatBackend):
     def prepare(self) -> None:
         if self.server is None:
             if self.cpu is None:
-                self.cpu = cpu.Threads(self.cfg.local.threads, min_s=FREE_SAMPLE_S)
+                self.cpu = cpu.Threads(self.cfg.local.threads, min_s=FREE_SAMPLE_S, ours=True)
             self._load(self.cpu.now)
 
     def _load(self, threads: int) -> None:
