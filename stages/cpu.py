@@ -76,11 +76,9 @@ class Meter:
 
     `yielding`: programs at a lower priority than this one are left out too: the summarizer's
     LLM gives way to the transcriber, so it does not count as taking the transcriber's cores.
-    `ours`: the pipeline's other stages that run at a higher priority are left out too: what the
-    summarizer's LLM gives way to is the meeting's own work, in bursts when live (1-2 s of Whisper every
-    10 s) and a first pass on an import, over within a minute on the demo; counted, they held the LLM at
-    one thread on an idle machine, and the reload to two when the import's transcript was done lost its
-    prompt cache. The call, and another session's stages, still count.
+    `ours`: the pipeline's other stages that run at a higher priority (the same supervisor's) are left
+    out too: an import's transcriber, which runs flat out for a while and is done, while the LLM below
+    it waits its turn anyway. The call, and another session's stages, still count.
     """
 
     def __init__(self, yielding: bool = False, ours: bool = False) -> None:

@@ -228,6 +228,11 @@ def test_local_backend_runs_the_stage_with_the_small_model(small_model: Path, tm
         assert any("local" in n for n in window.notes)  # a fallback is never silent
     assert final.llm in ("local (Qwen2.5-Coder-0.5B-Instruct)", "offline")
     assert final.summary and {"Sam", "Priya"} <= {a.owner for a in final.action_items}
+    # an import: the pipeline's own transcriber, flat out for a while and then done, does not set the threads
+    from stages.summarize.backends.local import LocalBackend
+
+    local = job.runner.chain[0]
+    assert isinstance(local, LocalBackend) and not local.live and local.cpu is not None and local.cpu.meter.ours
 
 
 @pytest.mark.slow

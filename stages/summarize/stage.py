@@ -58,7 +58,7 @@ class Summarizer:
         self.view = TranscriptView(session)
         self.runner = Runner(chain, cfg, now)
         for backend in chain:
-            backend.cutoff = self.out_of_time
+            backend.cutoff, backend.live = self.out_of_time, self.live
         self.now = now
         self.assume_complete = assume_complete
         self.complete_seen: float | None = None

@@ -92,6 +92,9 @@ class Backend(ABC):
         # True once the report may not wait for this backend any longer (set by the stage, live): a call
         # that has not started is not made, and one that streams its answer stops where it is
         self.cutoff: Callable[[], bool] = never
+        # False for an import (set by the stage): the transcriber then runs flat out for a while and is done,
+        # instead of a burst every 10 s beside the LLM (see `local`'s thread count)
+        self.live = True
 
     @abstractmethod
     def describe(self) -> str:

@@ -79,7 +79,11 @@ class LocalBackend(ChatBackend):
     def prepare(self) -> None:
         if self.server is None:
             if self.cpu is None:
-                self.cpu = cpu.Threads(self.cfg.local.threads, min_s=FREE_SAMPLE_S, ours=True)
+                # an import's transcriber runs flat out for a while and is done: counted, it held the model at
+                # one thread on an idle machine and cost a reload (and the prompt cache) once the transcript was
+                # done (demo, 2 cores: report 109 s after the start; left out, 74 s). Live, its bursts count:
+                # two threads then slowed Whisper (alone, 20 min French: lag max 29.3 s against 25.6 s)
+                self.cpu = cpu.Threads(self.cfg.local.threads, min_s=FREE_SAMPLE_S, ours=not self.live)
             self._load(self.cpu.now)
 
     def _load(self, threads: int) -> None:
