@@ -280,24 +280,31 @@ def test_free_cpu_counts_the_other_programs_not_this_one() -> None:
 
 
 def test_the_pipelines_own_stages_above_the_llm_do_not_count_as_busy(tmp_path: Path) -> None:
-    """The summarizer's LLM gives way to the transcriber, whose load is the meeting's own work (bursts when
-    live, a first pass on an import): a meter that leaves `ours` out does not see a stage of the same
-    supervisor that spins at a higher priority, while a plain meter does. Real processes: a parent starts a
-    spinning stand-in for a stage (its command line runs `-m stages.…`, as the supervisor's do) and a
-    lowered measuring process beside it."""
-    spin = "import time\nt = time.time() + 20\nwhile time.time() < t: pass"
+    """On an import the summarizer's LLM gives way to the transcriber, which runs flat out for a while and is
+    done: a meter that leaves `ours` out does not see a stage of the same supervisor that spins at a higher
+    priority, while a plain meter does; nor one that ends within the reading (its last CPU seconds cannot be
+    read: a fresh reading is taken). Real processes: a parent starts spinning stand-ins for a stage (their
+    command lines run `-m stages.…`, as the supervisor's do) and a lowered measuring process beside them."""
+    def spin(seconds: float) -> str:
+        return f"import time\nt = time.time() + {seconds}\nwhile time.time() < t: pass"
+
     measure = ("import json, os, time, psutil\nfrom stages import cpu\n"
                "psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == 'nt' else 10)\n"
                "everyone, ours = cpu.Meter(), cpu.Meter(ours=True)\ntime.sleep(2.0)\n"
-               "print(json.dumps([everyone.busy(0.0), ours.busy(0.0)]))")
-    parent = ("import subprocess, sys\n"
-              f"stage = subprocess.Popen([sys.executable, '-c', {spin!r}, '-m', 'stages.transcribe'])\n"
+               "print(json.dumps([everyone.busy(0.0), ours.busy(0.0)]))\n"
+               "ending = cpu.Meter(ours=True)\ntime.sleep(2.5)\nprint(json.dumps(ending.busy(0.5)))")
+    parent = ("import subprocess, sys, time\n"
+              f"stage = subprocess.Popen([sys.executable, '-c', {spin(4)!r}, '-m', 'stages.transcribe'])\n"
+              f"ending = subprocess.Popen([sys.executable, '-c', {spin(3.5)!r}, '-m', 'stages.capture'])\n"
+              "time.sleep(0.3)\n"
               f"out = subprocess.run([sys.executable, '-c', {measure!r}], capture_output=True, text=True)\n"
               "stage.kill()\nprint(out.stdout, out.stderr)")
     out = subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, timeout=60,
                          cwd=Path(__file__).resolve().parents[1])
-    everyone, ours = json.loads(out.stdout.split("\n")[0])
-    assert everyone >= 0.7 and everyone - ours >= 0.7, out.stdout
+    lines = out.stdout.split("\n")
+    everyone, ours = json.loads(lines[0])
+    assert everyone >= 1.4 and everyone - ours >= 1.4, out.stdout
+    assert json.loads(lines[1]) < 0.5, out.stdout  # both stand-ins left out, one of them ended meanwhile
 
 
 def test_thread_count_drops_at_once_and_rises_when_two_readings_agree(monkeypatch: pytest.MonkeyPatch) -> None:
