@@ -13,8 +13,9 @@ from stages import atomic, progress
 from stages.models import AudioEnd, ReportEnd
 from stages.spool import Session, now_iso
 from stages.summarize import regenerate
-from stages.summarize.backends.base import BackendDown, OutOfTime
+from stages.summarize.backends.base import BackendDown, OutOfTime, WindowTask
 from stages.summarize.backends.offline import OfflineBackend
+from stages.summarize.extract import extract
 from stages.summarize.llm import TOO_LATE
 from stages.summarize.run import drive, settings
 from stages.summarize.schema import ChunkFile, FinalReport, SynthesisFile, WindowFile
@@ -121,6 +122,22 @@ def test_invalid_output_is_retried_then_taken(tmp_path: Path) -> None:
     assert window.backend == "fake" and window.action_items[0].owner == "Sam"
     final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
     assert final.llm == "fake (scripted)" and final.summary == "The website relaunch is on track."
+
+
+def test_a_window_whose_every_summary_sentence_was_never_said_keeps_the_rules_summary(tmp_path: Path) -> None:
+    """The grounding drops a summary sentence whose words were mostly never said; when it drops them all,
+    the window keeps the rules' summary (sentences of the transcript) rather than none, and says so: a
+    report whose only window lost its summary had none at all (the local model on a 20-s clip under Wine)."""
+    session = session_of(tmp_path, "en", llm="offline", interval_minutes=5.0, window_minutes=5.0)
+    cfg = settings(session, None)
+    invented = json.loads(GOOD_EN) | {"summary": "The committee approves the gala budget and the florist contract."}
+    fake = FakeChat(cfg, [json.dumps(invented)])
+    task = WindowTask("en", 0, 300, segments_of(script("en")))
+    mini, notes = fake.summarize(task)
+    rules = extract(task.segments, "en")
+    assert rules.summary and mini.summary == rules.summary
+    assert any("dropped summary sentence" in n for n in notes) and any("summary by the rules" in n for n in notes)
+    assert mini.action_items[0].owner == "Sam"  # the model's lists are kept
 
 
 def test_output_still_invalid_falls_back_and_says_so(tmp_path: Path) -> None:
