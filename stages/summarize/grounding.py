@@ -209,11 +209,13 @@ def grounded_text(text: str, corpus: str, language: str, kind: str) -> tuple[str
 
 
 def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
-           end: float, supported: list[str] | None = None) -> tuple[MiniSummary, list[str]]:
+           end: float, supported: list[str] | None = None, rules_summary: str = "") -> tuple[MiniSummary, list[str]]:
     """A validated MiniSummary and notes on what was dropped; ValueError when the output must be retried.
 
     `supported`: decisions found another way (the offline rules); an LLM decision that restates one of them
-    stays a decision even without a word like "decided" ("Rent two forklifts for the rest of the month")."""
+    stays a decision even without a word like "decided" ("Rent two forklifts for the rest of the month").
+    `rules_summary`: the rules' summary of the window, kept when every sentence of the model's is dropped (a
+    report whose only window lost its summary had none at all: the local model on a 20-s clip under Wine)."""
     corpus = " ".join(s.text for s in segments)
     stems = set(content_words(corpus))
     folded_corpus = f" {fold(corpus)} "
@@ -228,6 +230,9 @@ def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
     check_language(" ".join([summary, *raw.key_points, *raw.decisions]), language)
     summary, dropped = grounded_text(summary, corpus, language, "summary")
     notes += dropped
+    if dropped and not summary and rules_summary:  # the window keeps the rules' summary rather than none
+        summary = rules_summary
+        notes.append("summary by the rules: none of the model's sentences was said")
 
     def keep(kind: str, text: str, threshold: float = MIN_GROUNDED) -> bool:
         ok = _grounded(text, stems) >= threshold

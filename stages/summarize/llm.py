@@ -162,7 +162,7 @@ class ChatBackend(Backend):
 
         def parse(data: Any) -> tuple[MiniSummary, list[str]]:
             return ground(LlmWindow.model_validate(data), said, task.language, task.start, task.end,
-                          supported=found.decisions)
+                          supported=found.decisions, rules_summary=found.summary)
 
         schema = prompts.window_schema(self.bounded_schema, task.brief)
         stopped = False
@@ -180,10 +180,6 @@ class ChatBackend(Backend):
             notes.append(f"{self.describe()} stopped after its lists ({TOO_LATE}): the rest by the rules")
         if task.brief or stopped:  # the model was not asked for highlights, or did not get to them
             mini = mini.model_copy(update={"highlights": found.highlights})
-        if not mini.summary and found.summary and any("summary sentence" in n for n in notes):
-            # every sentence it wrote said what was never said: the window keeps the rules' summary, not none
-            mini = mini.model_copy(update={"summary": found.summary})
-            notes.append("summary by the rules: none of the model's sentences was said")
         if self.cfg.complete_lists:
             mini = complete(mini, found, task.language)
         return mini, notes
