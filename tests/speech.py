@@ -201,6 +201,21 @@ def wer(reference: str, hypothesis: str, lang: str) -> float:
     return float(jiwer.wer(ref, hyp))
 
 
+def longest_miss(reference: str, hypothesis: str, lang: str) -> int:
+    """The most reference words in a row that the hypothesis misses (deleted or misheard): a lost sentence
+    is a long run, where Whisper's ordinary mistakes are a word or two."""
+    import jiwer
+
+    run = longest = 0
+    for chunk in jiwer.process_words(normalise(reference, lang), normalise(hypothesis, lang) or "-").alignments[0]:
+        if chunk.type == "insert":
+            continue
+        size = chunk.ref_end_idx - chunk.ref_start_idx
+        run = 0 if chunk.type == "equal" else run + size
+        longest = max(longest, run)
+    return longest
+
+
 # ---------------------------------------------------------------------------
 # Audio that should produce no text
 # ---------------------------------------------------------------------------

@@ -87,6 +87,16 @@ def test_copies_are_kept_where_the_audio_holds_them_and_cut_where_it_does_not() 
     over_silence = words(*[(1.5 * i, 1.5 * i + 1.4, phrase[i % 4]) for i in range(12)])  # copies spread over silence
     kept, _ = judge_repeats(over_silence, [Span(0.0, 5.6)])
     assert len([w for w in kept if w]) == 4
+    # a loop that goes on over silence on a shorter part of its phrase (an Intel Xeon's decode of a forced loop:
+    # the sentence eight times, then its question eleven times): the shorter phrase's first copy is a copy too
+    sentence = ("can", "everyone", "hear", "me?", "I", "have", "a", "new", "headset.")
+    said_once = [(0.3 * i, 0.3 * i + 0.25, w) for i, w in enumerate(sentence)]
+    shifted = words(*said_once, *[(3.0, 3.0, w) for w in sentence * 2], *[(3.6, 3.6, w) for w in sentence[:4] * 3])
+    kept, real = judge_repeats(shifted, [Span(0.0, 2.8)])
+    assert [w.text.strip() for w in kept if w] == list(sentence) and not real
+    said_again = words(*said_once, *[(3.0 + 0.3 * i, 3.25 + 0.3 * i, w) for i, w in enumerate(sentence[:4] * 2)])
+    kept, real = judge_repeats(said_again, [Span(0.0, 2.8), Span(3.0, 4.2), Span(4.2, 5.4)])
+    assert None not in kept  # after a phrase said once, its question really said twice stays
 
 
 def test_words_timed_over_speech_they_do_not_hold_are_told_from_natural_timing() -> None:

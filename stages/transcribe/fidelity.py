@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from stages.transcribe import filters
-from stages.transcribe.filters import collapse_hyphen_loops, normalise
+from stages.transcribe.filters import collapse_hyphen_loops, cut_copy, normalise
 from stages.transcribe.pieces import Piece, Word
 from stages.transcribe.windowing import Span
 
@@ -163,13 +163,16 @@ def repeats(words: list[Word], min_copies: int, min_words: int, max_unit: int) -
 def judge_repeats(words: list[Word], speech: list[Span]) -> tuple[list[Word | None], set[int]]:
     """Each word as kept: None where it is a copy the audio does not hold, or a trailing cut copy
     of one; a hyphenated word's inner loop collapsed. Also the indices of words in repetitions
-    the audio holds in full. The first copy of a phrase is always kept."""
+    the audio holds in full. The first copy of a phrase is kept, unless it goes on from a loop just cut: Whisper
+    looping on a shorter part of its phrase ("Can everyone hear me? I have a new headset." eight times over
+    silence, then "Can everyone hear me?" eleven times), which the audio must hold like any other copy."""
     out: list[Word | None] = [replace(w, text=collapse_hyphen_loops(w.text)) for w in words]
     real: set[int] = set()
     keys = [normalise(w.text) for w in words]
     for rep in repeats(words, 2, MIN_REPEAT_WORDS, MAX_JUDGED_UNIT):
         span = range(rep.first, rep.first + rep.unit * rep.copies)
-        said = [k == 0 or said_aloud(rep.copy(words, k), speech) for k in range(rep.copies)]
+        looping = rep.first > 0 and out[rep.first - 1] is None
+        said = [(k == 0 and not looping) or said_aloud(rep.copy(words, k), speech) for k in range(rep.copies)]
         if all(said):
             real.update(span)
             continue
@@ -177,9 +180,8 @@ def judge_repeats(words: list[Word], speech: list[Span]) -> tuple[list[Word | No
             if not ok:
                 for i in range(rep.first + k * rep.unit, rep.first + (k + 1) * rep.unit):
                     out[i] = None
-        rest, phrase = keys[span.stop:span.stop + rep.unit], keys[rep.first:rep.first + rep.unit]
-        if rest and len(rest) < rep.unit and rest[:-1] == phrase[:len(rest) - 1] \
-                and phrase[len(rest) - 1].startswith(rest[-1]):  # the loop was cut off mid-copy
+        rest = keys[span.stop:span.stop + rep.unit]
+        if cut_copy(rest, keys[rep.first:rep.first + rep.unit]):  # the loop was cut off mid-copy
             for i in range(span.stop, span.stop + len(rest)):
                 out[i] = None
     return out, real

@@ -104,7 +104,7 @@ def collapse_loops(text: str) -> str:
             continue
         out.extend(words[i:i + unit])
         i += unit * copies
-        if _cut_copy(keys[i:], keys[i - unit:i]):
+        if cut_copy(keys[i:], keys[i - unit:i]):
             break  # the loop was cut off mid-copy at the end of the window
     return " ".join(out)
 
@@ -119,7 +119,7 @@ def _one_part(m: re.Match[str]) -> str:
     return m.group(1) if cut is None or m.group(1).lower().startswith(cut.lower()) else f"{m.group(1)}-{cut}"
 
 
-def _cut_copy(rest: list[str], phrase: list[str]) -> bool:
+def cut_copy(rest: list[str], phrase: list[str]) -> bool:
     """Is `rest` the start of `phrase`, its last word maybe cut short?"""
     if not rest or len(rest) > len(phrase):
         return False
