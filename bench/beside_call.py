@@ -151,7 +151,8 @@ def row(r: dict[str, Any]) -> str:
     fps = (f"{100 * c['fps_mean'] / 30:.0f} % (worst 10 s: {100 * c['fps_worst_10s'] / 30:.0f} %)" if c else "-")
     load = f"{c['cores_mean']:.2f} ({c['streams']}x {c['preset']})" if c else "alone"
     ruled = f" ({r['by_rules']} by the rules)" if r.get("by_rules") else ""
-    return (f"| {r['label']} | {r['lang']} | {r['llm']} | {load} | {r['lag_p50']:.1f} / {r['lag_p95']:.1f} / "
+    return (f"| {r.get('variant', r['label'])} | {r['lang']} | {r['llm']} | {load} | "
+            f"{r['lag_p50']:.1f} / {r['lag_p95']:.1f} / "
             f"{r['lag_max']:.1f}{' growing' if r['lag_grows'] else ''} | {r['window_s_p50']:.1f} / "
             f"{r['window_s_max']:.1f} | {r['llm_calls']} for {r['windows']}{ruled} | {r['backlog_max']} | "
             f"{r['report_after_last_transcript_s']:.1f} | {fps} |")
@@ -173,8 +174,8 @@ def verdict(r: dict[str, Any]) -> str:
 
 
 def latest(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The last run of each condition (language, backend, load), in the order of the table."""
-    last = {(r["lang"], r["llm"], r["load"]): r for r in runs}
+    """The last run of each condition (language, backend, load, machine), in the order of the table."""
+    last = {(r["lang"], r["llm"], r["load"], r["machine"]): r for r in runs}
     return sorted(last.values(), key=lambda r: (r["lang"], r["llm"], r["load"]))
 
 
@@ -192,7 +193,7 @@ def plot(runs: list[dict[str, Any]]) -> list[str]:
         for ax, llm in zip(axes[0], llms, strict=True):
             for r in (r for r in runs if r["llm"] == llm):
                 load = "alone" if r["load"] == 0 else f"{r['load']:g} core"
-                name = f"{r['lang']}, {load} ({r['label']})"
+                name = f"{r['lang']}, {load} ({r.get('variant', r['label'])})"
                 if what == "lag":
                     ax.plot([i / 6 for i in range(len(r["lags"]))], r["lags"], ".-", markersize=2, lw=0.6, label=name)
                 else:
@@ -211,9 +212,13 @@ def plot(runs: list[dict[str, Any]]) -> list[str]:
 def publish() -> None:
     runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(RESULTS.glob("*.json"))]
     runs.sort(key=lambda r: (r["date"], r["lang"], r["llm"], r["load"]))  # in the order they ran
-    lines = ["Machine: " + ", ".join(sorted({r["machine"] for r in runs})) + ".", "", HEADER,
+    machines = sorted({r["machine"] for r in runs})
+    for r in runs:  # runs of several CPUs: each variant says its own
+        cpu = r["machine"].split(", ")[1].replace("(R)", "").replace(" Processor", "")
+        r["variant"] = f"{r['label']} ({cpu})" if len(machines) > 1 else r["label"]
+    lines = ["Machine: " + "; ".join(machines) + ".", "", HEADER,
              *(row(r) for r in runs), "", "The bar beside one core (load 1):"]
-    lines += [f"- {r['label']} {r['lang']} {r['llm']}: {verdict(r)}" for r in runs if r["load"] == 1.0]
+    lines += [f"- {r['variant']} {r['lang']} {r['llm']}: {verdict(r)}" for r in runs if r["load"] == 1.0]
     lines += ["", "The last run of each condition:", ""]
     lines += [f"![{name}](bench/results/beside-call/{name})" for name in plot(latest(runs))]
     lines += ["", "Commands: " + "; ".join(sorted({f"`{r['command']}`" for r in runs}))]
