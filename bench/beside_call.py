@@ -193,7 +193,7 @@ def plot(runs: list[dict[str, Any]]) -> list[str]:
         for ax, llm in zip(axes[0], llms, strict=True):
             for r in (r for r in runs if r["llm"] == llm):
                 load = "alone" if r["load"] == 0 else f"{r['load']:g} core"
-                name = f"{r['lang']}, {load} ({r.get('variant', r['label'])})"
+                name = f"{r['lang']}, {load} ({r['variant']})"
                 if what == "lag":
                     ax.plot([i / 6 for i in range(len(r["lags"]))], r["lags"], ".-", markersize=2, lw=0.6, label=name)
                 else:

@@ -31,7 +31,7 @@ from tests.spoolkit import decode_16k, make_session, write_batches
 
 pytestmark = pytest.mark.slow
 RATE = 16000
-MAX_MISSED_RUN = 6  # reference words in a row: Whisper mishears a word or two; the lost sentence was 25
+MAX_MISSED_RUN = 6  # reference words in a row: Whisper mishears a word or two; the lost sentence is 27
 EMPTY_LISTS = ("key_points", "decisions", "action_items", "open_questions", "highlights")
 
 
@@ -152,9 +152,11 @@ def test_long_pauses_neither_grow_the_lag_nor_break_the_seams(clean_demo: Observ
     clean = " ".join(s["text"] for s in json.loads((clean_demo.session.report / "transcript.json").read_text(
         encoding="utf-8")))
     reference = reference_text("en")
-    print(f"WER with pauses {wer(reference, text, 'en'):.4f}, without {wer(reference, clean, 'en'):.4f}; most words "
-          f"missed in a row {longest_miss(reference, text, 'en')}, without {longest_miss(reference, clean, 'en')}")
-    assert wer(reference, text, "en") <= wer(reference, clean, "en") + 0.02, (text, clean)
-    assert longest_miss(reference, text, "en") <= MAX_MISSED_RUN, text  # no sentence lost, whatever the CPU
+    errors, clean_errors = wer(reference, text, "en"), wer(reference, clean, "en")
+    missed, clean_missed = longest_miss(reference, text, "en"), longest_miss(reference, clean, "en")
+    print(f"WER with pauses {errors:.4f}, without {clean_errors:.4f}; most words missed in a row {missed}, "
+          f"without {clean_missed}")
+    assert errors <= clean_errors + 0.02, (text, clean)
+    assert missed <= MAX_MISSED_RUN, text  # no sentence lost, whatever the CPU
     for a, b in pauses:
         assert not [s for segs in segments_of(session).values() for s in segs if a + 1.0 < s["start"] < b - 1.0]
