@@ -111,6 +111,7 @@ def test_words_timed_over_speech_they_do_not_hold_are_told_from_natural_timing()
     assert stretched(over_both, speech)
     assert stretched(words((181.5, 183.4, "de")), speech)  # one short word across the pause
     assert not stretched(words((181.9, 182.9, "conférence")), speech)  # ends its utterance a little late
+    assert not stretched(words((182.0, 183.0, "La")), speech)  # timed from the silence before its utterance
 
 
 def test_a_real_repetition_stays_in_the_prompt_and_a_loop_never_enters_it() -> None:

@@ -13,6 +13,7 @@ from stages.spool import Session
 PREFIX = {"fr": "Participant"}
 DEFAULT_PREFIX = "Speaker"
 LABEL_RE = re.compile(r"^(?:Speaker|Participant) (\d+)$")
+IN_TEXT = re.compile(r"\b(?:Speaker|Participant) \d+\b")  # a label where a summary names a person
 NAMES = TypeAdapter(dict[str, str])
 
 

@@ -13,15 +13,15 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from stages.models import Segment
+from stages.speakers import labels
 from stages.summarize import lang
 from stages.summarize.decide import unannounced
-from stages.summarize.schema import ActionItem, Highlight, MiniSummary
+from stages.summarize.schema import ActionItem, MiniSummary
 from stages.summarize.text import (
     content_words,
     fold,
     guess_language,
     is_temporal,
-    parse_clock,
     sentences,
     similarity,
     words,
@@ -34,7 +34,7 @@ SUMMARY_NEEDED_WORDS = 25
 NAME_LOOKBACK = 1  # lines before the task's line where its owner may be named
 SAME_AS_DECISION = 0.7
 SAME_AS_RULES = 0.5
-LIMITS = {"key_points": 5, "decisions": 12, "action_items": 15, "open_questions": 6, "highlights": 3}
+LIMITS = {"key_points": 5, "decisions": 12, "action_items": 15, "open_questions": 6}
 
 
 class _Lenient(BaseModel):
@@ -47,20 +47,14 @@ class LlmActionItem(_Lenient):
     due: str = ""
 
 
-class LlmHighlight(_Lenient):
-    time: str = ""
-    text: str
-
-
 class LlmWindow(_Lenient):
-    """What the window prompt asks for; times are `hh:mm:ss` strings copied from the transcript."""
+    """What the window prompt asks for (other fields an answer may carry, highlights for one, are ignored)."""
 
     summary: str
     key_points: list[str] = Field(default_factory=list)
     decisions: list[str] = Field(default_factory=list)
     action_items: list[LlmActionItem] = Field(default_factory=list)
     open_questions: list[str] = Field(default_factory=list)
-    highlights: list[LlmHighlight] = Field(default_factory=list)
 
 
 class LlmSynthesis(_Lenient):
@@ -178,6 +172,7 @@ def unsupported(sentence: str, corpus: str, language: str) -> str | None:
     said), or None. Used on summaries and key points, which small models paraphrase and sometimes invent."""
     folded = f" {fold(corpus)} "
     me, others = lang.speakers(language)
+    sentence = labels.IN_TEXT.sub("", sentence)  # "Speaker 2" is who said a line, not a name or number in it
     for name in re.findall(r"(?<=\w[\s,;:])([A-ZÀ-Ý][a-zà-ÿ]+)", sentence):  # capitalised, not first of sentence
         f = fold(name)
         if f and f" {f} " not in folded and f not in (fold(me), fold(others)) and f not in _FOLDED_LABELS \
@@ -278,18 +273,7 @@ def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
             due = ""
         items.append(ActionItem(owner=owner, task=item.task, due=due, time=seg.start if seg else None))
 
-    highlights: list[Highlight] = []
-    for h in raw.highlights:
-        if not h.text.strip():
-            continue
-        when = parse_clock(h.time) if h.time else None
-        if when is None or not (start - 5 <= when <= end + 5):
-            seg = best_segment(h.text, segments)
-            when = seg.start if seg else start
-        highlights.append(Highlight(time=when, text=h.text))
-
     mini = MiniSummary(summary=summary, key_points=key_points[: LIMITS["key_points"]],
                        decisions=decisions[: LIMITS["decisions"]], action_items=items[: LIMITS["action_items"]],
-                       open_questions=questions[: LIMITS["open_questions"]],
-                       highlights=highlights[: LIMITS["highlights"]])
+                       open_questions=questions[: LIMITS["open_questions"]])
     return mini, notes

@@ -165,7 +165,6 @@ class ChatBackend(Backend):
                           supported=found.decisions, rules_summary=found.summary)
 
         schema = prompts.window_schema(self.bounded_schema, task.brief)
-        stopped = False
         try:
             mini, notes = self._ask("window", messages, schema, budget, task.language, parse)
         except OutOfTime as exc:  # the lists come first: those written whole are kept, the rules do the rest
@@ -176,10 +175,8 @@ class ChatBackend(Backend):
                 mini, notes = parse({"summary": found.summary, **written})
             except (ValueError, ValidationError):
                 raise exc from None
-            stopped = "highlights" not in written
             notes.append(f"{self.describe()} stopped after its lists ({TOO_LATE}): the rest by the rules")
-        if task.brief or stopped:  # the model was not asked for highlights, or did not get to them
-            mini = mini.model_copy(update={"highlights": found.highlights})
+        mini = mini.model_copy(update={"highlights": found.highlights})  # the rules' lines (window_schema)
         if self.cfg.complete_lists:
             mini = complete(mini, found, task.language)
         return mini, notes

@@ -28,15 +28,6 @@ def clock(seconds: float) -> str:
     return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
-def parse_clock(value: str) -> float | None:
-    """`hh:mm:ss`, `mm:ss` or `[hh:mm:ss]` -> seconds; None when it is not a time."""
-    m = re.fullmatch(r"\[?\s*(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,]\d+)?\s*\]?", value.strip())
-    if not m:
-        return None
-    hours = int(m.group(1) or 0)
-    return float(hours * 3600 + int(m.group(2)) * 60 + int(m.group(3)))
-
-
 def fold(text: str) -> str:
     """Lowercase, no accents, no punctuation: the form used to compare texts."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
