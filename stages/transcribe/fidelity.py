@@ -116,7 +116,7 @@ def stretched(words: list[Word], speech: list[Span]) -> bool:
     for w in words:
         # the speech under it, not its length: the first word of an utterance is often timed from the silence
         # before it (the demo: "I" over 0.62 s, 0.2 s of it speech), which holds nothing to skip
-        if sum(max(0.0, min(w.end, s.end) - max(w.start, s.start)) for s in speech) > _longest(w):
+        if overlap(w.start, w.end, speech) > _longest(w):
             return True
         for a, b in pauses:
             if w.start < a - STRADDLE_S and w.end > b + STRADDLE_S:
