@@ -258,7 +258,7 @@ def test_an_llm_owner_that_is_the_speaker_of_the_task_is_kept() -> None:
     raw = LlmWindow.model_validate({"summary": "Speaker 2 sends the figures.", "action_items": [
         {"owner": "Speaker 2", "task": "send the figures", "due": "today"},
         {"owner": "Speaker 3", "task": "send the figures again", "due": ""}]})
-    mini, notes = ground(raw, segments, "en", 0, 60)
+    mini, notes = ground(raw, segments, "en")
     assert [a.owner for a in mini.action_items] == ["Speaker 2", ""], notes
 
 

@@ -66,6 +66,6 @@ def test_a_decision_is_listed_without_the_words_that_announce_it() -> None:
                 Segment(start=4, end=7, channel="system", speaker="Others", text=lines[1])]
     raw = LlmWindow.model_validate({"summary": "The team chooses an external vendor for the audit.",
                                     "decisions": ["The decision is, we choose the external vendor for the audit."]})
-    assert ground(raw, segments, "en", 0, 60)[0].decisions == ["We choose the external vendor for the audit."]
+    assert ground(raw, segments, "en")[0].decisions == ["We choose the external vendor for the audit."]
     assert said("La décision est la suivante, nous repoussons l'audit de deux semaines.", language="fr") == [
         "Nous repoussons l'audit de deux semaines"]

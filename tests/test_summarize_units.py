@@ -108,7 +108,7 @@ def test_grounding_drops_what_the_transcript_never_said() -> None:
         "decisions": ["Keep the blue logo", "Hire three new engineers in Berlin"],
         "action_items": [{"owner": "Julie", "task": "send the quote to the client", "due": "Tuesday"},
                          {"owner": "Bernard", "task": "send the quote", "due": ""}]})
-    mini, notes = ground(raw, segments, "en", 60, 120)
+    mini, notes = ground(raw, segments, "en")
     assert mini.decisions == ["Keep the blue logo"]
     assert [(a.owner, a.due) for a in mini.action_items] == [("Julie", ""), ("", "")]
     assert any("Berlin" in n for n in notes) and any("Tuesday" in n for n in notes)
@@ -129,7 +129,7 @@ def test_grounding_rejects_the_wrong_language() -> None:
     segments = [seg(1, "Vous", "Bonjour à tous, on commence le point sur le budget de la maison.")]
     raw = LlmWindow.model_validate({"summary": "The team starts the meeting about the budget and the house."})
     with pytest.raises(ValueError, match="English"):
-        ground(raw, segments, "fr", 0, 60)
+        ground(raw, segments, "fr")
 
 
 def test_json_is_found_in_chatty_or_fenced_answers() -> None:
@@ -301,7 +301,7 @@ def test_a_status_report_is_not_a_decision() -> None:
         "summary": "The audit is forty percent done and the extra budget is approved.",
         "decisions": ["The audit is forty percent done, twelve thousand euros spent.",
                       "The extra budget for the audit is approved."]})
-    mini, notes = ground(raw, segments, "en", 0, 60)
+    mini, notes = ground(raw, segments, "en")
     assert mini.decisions == ["The extra budget for the audit is approved."]
     assert mini.key_points == ["The audit is forty percent done, twelve thousand euros spent."]
     assert any("not a decision" in n for n in notes)
@@ -373,7 +373,7 @@ def test_a_summary_sentence_the_meeting_never_said_is_dropped() -> None:
                    "Marc prévient le support avant dix-huit heures. Un rendez-vous avec le fournisseur est prévu. "
                    "Ensuite Carole passe à l'équipe de nuit. Le budget atteint 45 000 euros.",
         "key_points": ["Le correctif sort ce soir", "Le client a perdu 300 commandes"]})
-    mini, notes = ground(raw, segments, "fr", 0, 60)
+    mini, notes = ground(raw, segments, "fr")
     assert mini.summary == ("L'équipe décide de publier le correctif dès ce soir. "
                             "Marc prévient le support avant dix-huit heures.")
     assert mini.key_points == ["Le correctif sort ce soir"]
@@ -381,7 +381,7 @@ def test_a_summary_sentence_the_meeting_never_said_is_dropped() -> None:
     en = [seg(1, "Others", "Then we rent two forklifts for the rest of the month."), seg(5, "Others", "Let's do that.")]
     raw = LlmWindow.model_validate({"summary": "The team rents two forklifts for the rest of the month. "
                                                "The team agreed on Carol switching to the day shift."})
-    mini, _ = ground(raw, en, "en", 0, 60)
+    mini, _ = ground(raw, en, "en")
     assert mini.summary == "The team rents two forklifts for the rest of the month."
 
 

@@ -203,8 +203,8 @@ def grounded_text(text: str, corpus: str, language: str, kind: str) -> tuple[str
     return " ".join(kept), notes
 
 
-def ground(raw: LlmWindow, segments: list[Segment], language: str, start: float,
-           end: float, supported: list[str] | None = None, rules_summary: str = "") -> tuple[MiniSummary, list[str]]:
+def ground(raw: LlmWindow, segments: list[Segment], language: str, supported: list[str] | None = None,
+           rules_summary: str = "") -> tuple[MiniSummary, list[str]]:
     """A validated MiniSummary and notes on what was dropped; ValueError when the output must be retried.
 
     `supported`: decisions found another way (the offline rules); an LLM decision that restates one of them

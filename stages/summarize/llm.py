@@ -161,7 +161,7 @@ class ChatBackend(Backend):
         said = [*task.context, *task.segments]
 
         def parse(data: Any) -> tuple[MiniSummary, list[str]]:
-            return ground(LlmWindow.model_validate(data), said, task.language, task.start, task.end,
+            return ground(LlmWindow.model_validate(data), said, task.language,
                           supported=found.decisions, rules_summary=found.summary)
 
         schema = prompts.window_schema(self.bounded_schema, task.brief)
