@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from stages import config
 from stages.summarize import backends, models
 from stages.summarize.backends.anthropic import AnthropicBackend
 from stages.summarize.backends.base import BackendDown, BackendError, OutOfTime, WindowTask
+from stages.summarize.backends.local import GOMP_SPIN
 from stages.summarize.backends.openai_compat import OpenAIBackend
 from stages.summarize.run import drive, settings
 from stages.summarize.schema import FinalReport, WindowFile
@@ -328,3 +330,18 @@ def test_local_threads_follow_the_cpu_the_call_leaves_free(small_model: Path,
         ran.append(backend.threads)
     backend.close()
     assert ran == [2, 1, 1, 1, 1, 2, 2]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="xllamacpp's Linux wheel runs its threads with GNU libgomp")
+def test_the_local_models_threads_spin_a_bounded_while_at_each_step() -> None:
+    """llama.cpp's OpenMP threads spun 300,000 times at each of a token's steps before they slept: beside a
+    call holding one core of two, two threads took 180-206 s a window instead of 29-34 s. The runtime, as the
+    backend loads it in a fresh process, reports the bounded count; a count the user set is left as it is."""
+    import subprocess
+
+    load = "from stages.summarize.backends.local import xllamacpp; xllamacpp()"
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"} | {"OMP_DISPLAY_ENV": "VERBOSE"}
+    for given, shown in (({}, GOMP_SPIN), ({"GOMP_SPINCOUNT": "20000"}, "20000")):
+        run = subprocess.run([sys.executable, "-c", load], env=env | given, capture_output=True, text=True,
+                             timeout=120, check=True)
+        assert f"GOMP_SPINCOUNT = '{shown}'" in run.stderr, run.stderr

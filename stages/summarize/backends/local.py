@@ -29,6 +29,20 @@ SLOTS = 2
 CACHE_REUSE_TOKENS = 64  # shortest run of tokens taken from an earlier prompt's cache
 PROMPT_BATCH = 128
 FREE_SAMPLE_S = 0.5  # the least time one reading of the free CPU watches (calls in a row: the time between them)
+# llama.cpp in xllamacpp's Linux wheel runs its threads with OpenMP (GNU libgomp): between its steps (hundreds
+# a token) a thread that waits spins 300,000 times before it sleeps, on the core its partner, put off by another
+# program, needs. Bounded: the demo's report 75-77 s after the start instead of 79-81 s (2 cores, Intel Xeon:
+# the prompt warmed beside the import's transcriber in 22-24 s instead of 26-29 s); alone, 3 windows took the
+# same 41-43 s. libgomp reads it once, when it loads. The Windows wheel's MSVC OpenMP offers no such setting.
+GOMP_SPIN = "3000"
+
+
+def xllamacpp() -> Any:
+    """The xllamacpp module, its OpenMP runtime told to spin less (set before it first loads)."""
+    os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPIN)
+    import xllamacpp as xlc
+
+    return xlc
 
 
 # JSON without whitespace. Through `response_format` llama.cpp lets the model lay its answer out, and the
@@ -43,9 +57,7 @@ COMPACT = {"whitespace_flexible": False, "item_separator": ",", "key_separator":
 
 def compact_grammar(schema: dict[str, Any]) -> str:
     """The grammar of `schema`'s JSON written without whitespace."""
-    import xllamacpp
-
-    return str(xllamacpp.json_schema_to_grammar(json.dumps({**schema, "x-guidance": COMPACT})))
+    return str(xllamacpp().json_schema_to_grammar(json.dumps({**schema, "x-guidance": COMPACT})))
 
 
 class LocalBackend(ChatBackend):
@@ -68,7 +80,7 @@ class LocalBackend(ChatBackend):
 
     def probe(self) -> str | None:
         try:
-            import xllamacpp  # noqa: F401
+            xllamacpp()
         except ImportError:
             return "the xllamacpp package is not installed (pip install xllamacpp)"
         if not models.available(self.cfg.local.model):
@@ -88,7 +100,7 @@ class LocalBackend(ChatBackend):
 
     def _load(self, threads: int) -> None:
         try:
-            import xllamacpp as xlc
+            xlc = xllamacpp()
         except ImportError as exc:
             raise BackendError("the xllamacpp package is not installed (pip install xllamacpp)") from exc
         try:
