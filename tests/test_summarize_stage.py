@@ -337,8 +337,8 @@ def test_windows_that_wait_for_a_slow_llm_are_read_in_one_call(tmp_path: Path) -
 
 def test_a_live_llm_that_cannot_keep_up_answers_briefly_until_it_can(tmp_path: Path) -> None:
     """Beside a video call the 1.5B model took 45-90 s per French minute, most of it writing its answer: live,
-    an LLM slower than half the meeting's pace is asked for the lists only (key points and summary are the
-    rules'), and for full answers again once it is well under that pace."""
+    an LLM slower than half the meeting's pace is asked for the lists, one key point and a short summary
+    only, and for full answers again once it is well under that pace."""
     data = script("en")
     session = make_session(tmp_path / "brief", data, llm="offline",
                            summarize={"interval_minutes": 10.0, "window_minutes": 0.25})
@@ -364,14 +364,12 @@ def test_a_live_llm_that_cannot_keep_up_answers_briefly_until_it_can(tmp_path: P
         while job.step():
             cost[0] = 1.0  # the call stopped: the LLM has the CPU again
     assert job.finished()
-    briefs = ["summary" not in props for props in schemas]
+    briefs = [props["key_points"]["maxItems"] == 1 for props in schemas]
     assert briefs[:4] == [False, True, True, False]  # pace 0.8, then 0.43, then 0.25 (smoothed)
-    assert all(set(props) == {"action_items", "decisions"} for props, brief in zip(schemas, briefs, strict=True)
-               if brief)
+    assert all(props["summary"]["maxLength"] < 400 for props, brief in zip(schemas, briefs, strict=True) if brief)
     windows = _windows(session)
     assert BRIEF_NOTE in windows["0001-02"].notes and BRIEF_NOTE not in windows["0001-01"].notes
     assert windows["0001-02"].highlights and windows["0001-02"].decisions  # the rules' highlights; lists whole
-    assert windows["0001-02"].summary  # the rules' (not asked of the model)
 
 
 def test_a_slowed_llm_still_folds_as_it_goes_and_the_report_does_not_wait_for_a_closing_call(

@@ -204,7 +204,7 @@ def test_an_answer_stopped_for_the_report_keeps_the_lists_it_wrote_whole() -> No
     decided = "We decided to cache popular search results before the launch"
     lists = (f'{{"action_items":[{{"owner":"Sam","task":"set up the search cache","due":"Thursday"}}],'
              f'"decisions":["{decided}"]')
-    schema = list(prompts.window_schema(bounded=True)["properties"])
+    schema = list(prompts.window_schema(bounded=True, brief=True)["properties"])
     assert whole_fields(lists + ',"key_points":["Sea', schema)["decisions"] == [decided]
     assert whole_fields(lists + ',"key_points":[],"summary":"The te', schema)["key_points"] == []
     assert set(whole_fields(lists[:-10], schema)) == {"action_items"}

@@ -204,14 +204,13 @@ def grounded_text(text: str, corpus: str, language: str, kind: str) -> tuple[str
 
 
 def ground(raw: LlmWindow, segments: list[Segment], language: str, supported: list[str] | None = None,
-           rules_summary: str = "", summary_asked: bool = True) -> tuple[MiniSummary, list[str]]:
+           rules_summary: str = "") -> tuple[MiniSummary, list[str]]:
     """A validated MiniSummary and notes on what was dropped; ValueError when the output must be retried.
 
     `supported`: decisions found another way (the offline rules); an LLM decision that restates one of them
     stays a decision even without a word like "decided" ("Rent two forklifts for the rest of the month").
     `rules_summary`: the rules' summary of the window, kept when every sentence of the model's is dropped (a
-    report whose only window lost its summary had none at all: the local model on a 20-s clip under Wine).
-    `summary_asked`: False when the model was asked for the lists only (a brief answer)."""
+    report whose only window lost its summary had none at all: the local model on a 20-s clip under Wine)."""
     corpus = " ".join(s.text for s in segments)
     stems = set(content_words(corpus))
     folded_corpus = f" {fold(corpus)} "
@@ -221,7 +220,7 @@ def ground(raw: LlmWindow, segments: list[Segment], language: str, supported: li
     notes: list[str] = []
 
     summary = " ".join(raw.summary.split())
-    if not summary and summary_asked and words(corpus) >= SUMMARY_NEEDED_WORDS:
+    if not summary and words(corpus) >= SUMMARY_NEEDED_WORDS:
         raise ValueError('"summary" is empty')
     check_language(" ".join([summary, *raw.key_points, *raw.decisions]), language)
     summary, dropped = grounded_text(summary, corpus, language, "summary")

@@ -161,10 +161,8 @@ class ChatBackend(Backend):
         said = [*task.context, *task.segments]
 
         def parse(data: Any) -> tuple[MiniSummary, list[str]]:
-            if task.brief:  # the lists only were asked for (prompts.window_schema): the rest is the rules'
-                data = {**data, "summary": found.summary, "key_points": found.key_points}
             return ground(LlmWindow.model_validate(data), said, task.language,
-                          supported=found.decisions, rules_summary=found.summary, summary_asked=not task.brief)
+                          supported=found.decisions, rules_summary=found.summary)
 
         schema = prompts.window_schema(self.bounded_schema, task.brief)
         try:

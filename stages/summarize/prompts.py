@@ -22,6 +22,8 @@ from stages.summarize.text import clock
 from stages.summarize.transcript import blocks
 
 LIMITS = {"key_points": 3, "highlights": 2}
+BRIEF_KEY_POINTS = 1  # a brief answer (window_schema)
+BRIEF_SUMMARY_CHARS = 250
 CLOSING_CHARS = 400  # the sentences the last minutes add to the overall summary
 MERGE_GAP_S = 3.0
 
@@ -55,17 +57,15 @@ def window_schema(bounded: bool = False, brief: bool = False) -> dict[str, Any]:
     key points restated the tasks, one with the wrong person), and so does the cached prefix. Demo, 2 threads
     on an Intel Xeon: answers of 103-149 tokens and 17-23 s a window with highlights, 73-101 and 14-18 s without.
 
-    `brief` (the LLM is too slow to keep up): the lists only; key points and summary are the rules'. Writing
-    is most of a window's cost on a CPU: beside a video call the 1.5B model wrote 3-5 tokens a second, and
-    key points and summary were about 40 % of a brief answer (a French 20-minute run, 13ecb8c)."""
+    `brief` (the LLM is too slow to keep up): one key point, a shorter summary. The answer is most of a
+    window's cost on a CPU."""
     b = bounded
     props: dict[str, Any] = {
         "action_items": _array(_obj({"owner": _text(40, b), "task": _text(160, b), "due": _text(40, b)}), 10, b),
         "decisions": _array(_text(160, b), 8, b),
+        "key_points": _array(_text(160, b), BRIEF_KEY_POINTS if brief else LIMITS["key_points"], b),
+        "summary": _text(BRIEF_SUMMARY_CHARS if brief else 400, b),
     }
-    if not brief:
-        props["key_points"] = _array(_text(160, b), LIMITS["key_points"], b)
-        props["summary"] = _text(400, b)
     return _obj(props)
 
 

@@ -32,12 +32,11 @@ M = TypeVar("M", WindowFile, ChunkFile, SynthesisFile)
 SYNTHESIS_BUDGET_TOKENS = 2500  # mini-summary text folded into the overall summary per call
 CONTEXT_S = 60.0  # transcript before a window that its extraction may look back at (a proposal, a named task)
 JOIN_BUDGET_TOKENS = 1200  # transcript one call may read when windows wait (a 4096-token context keeps room)
-# Live, an LLM that takes more than this share of the meeting's time per window answers briefly (the lists
-# only) until it is well under the lower one again.
+# Live, an LLM that takes more than this share of the meeting's time per window answers briefly (one key
+# point, a shorter summary) until it is well under the lower one again.
 BRIEF_PACE = 0.5
 FULL_PACE = 0.3
-BRIEF_NOTE = ("the LLM was slow beside the other programs: it listed the decisions and tasks only; key points and "
-              "summary are quoted from the transcript")
+BRIEF_NOTE = "the LLM was slow beside the other programs: its answers were kept short (one key point, a short summary)"
 
 
 class Summarizer:
