@@ -31,9 +31,10 @@ PROMPT_BATCH = 128
 FREE_SAMPLE_S = 0.5  # the least time one reading of the free CPU watches (calls in a row: the time between them)
 # llama.cpp in xllamacpp's Linux wheel runs its threads with OpenMP (GNU libgomp): between its steps (hundreds
 # a token) a thread that waits spins 300,000 times before it sleeps, on the core its partner, put off by another
-# program, needs. Bounded: the demo's report 75-77 s after the start instead of 79-81 s (2 cores, Intel Xeon:
-# the prompt warmed beside the import's transcriber in 22-24 s instead of 26-29 s); alone, 3 windows took the
-# same 41-43 s. libgomp reads it once, when it loads. The Windows wheel's MSVC OpenMP offers no such setting.
+# program, needs. Bounded, 2 threads beside a call holding one core of two took 29-34 s a window instead of
+# 180-206 s (1 thread: 27-31 s), and the demo's report came 75-77 s after the start instead of 79-81 s (its
+# prompt warms beside the import's transcriber); alone, 3 windows took the same 41-43 s (2 cores, Intel Xeon).
+# libgomp reads it once, when it loads. The Windows wheel's MSVC OpenMP offers no such setting.
 GOMP_SPIN = "3000"
 
 
