@@ -63,7 +63,8 @@ def main() -> None:
             stats = backend.stats
             rows.append({"window": i + 1, "seconds": round(time.monotonic() - t0, 1), "prompt": stats.prompt_tokens,
                          "cached": stats.cached_tokens, "read": stats.prompt_tokens - stats.cached_tokens,
-                         "answer": stats.output_tokens})
+                         "answer": stats.output_tokens,
+                         "read_s": round(stats.read_s, 1), "write_s": round(stats.write_s, 1)})
             print(json.dumps(rows[-1]), flush=True)
     finally:
         if call is not None:

@@ -79,6 +79,8 @@ class CallStats:
     prompt_tokens: int = 0  # as counted by the server when it says, else estimated
     cached_tokens: int = 0  # of those, taken from the server's cache instead of read (llama.cpp says)
     output_tokens: int = 0
+    read_s: float = 0.0  # of the call, reading the prompt and writing the answer (llama.cpp says)
+    write_s: float = 0.0
     seconds: float = 0.0
     history: list[tuple[str, int, int, float]] = field(default_factory=list)  # (task, prompt, output, s)
 

@@ -194,6 +194,8 @@ class LocalBackend(ChatBackend):
         self.stats.prompt_tokens = int(answer.usage.get("prompt_tokens") or self.stats.prompt_tokens)
         self.stats.output_tokens = int(answer.usage.get("completion_tokens") or 0)
         self.stats.cached_tokens = int(answer.timings.get("cache_n") or 0)
+        self.stats.read_s = float(answer.timings.get("prompt_ms") or 0.0) / 1000
+        self.stats.write_s = float(answer.timings.get("predicted_ms") or 0.0) / 1000
         if answer.finish == "length" and max_tokens > 1:
             log.warning("local: the answer was cut at %d tokens ([summarize] max_output_tokens)", max_tokens)
         return "".join(answer.parts)
