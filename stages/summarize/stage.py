@@ -281,9 +281,10 @@ class Summarizer:
         atomic.write_json(self.window_path(w), doc)  # first: the markers below are redone from it after a crash
         for x, part in zip(run[1:], parts[1:], strict=True):
             self._mark_joined(x, window_key(w), doc, len(part))
-        log.info("%s: %s in %.1f s (prompt %d tokens, %d of them cached, answer %d): %d action item(s), "
-                 "%d decision(s)", tag, outcome.backend.name, self.now() - began, stats.prompt_tokens,
-                 stats.cached_tokens, stats.output_tokens, len(mini.action_items), len(mini.decisions))
+        log.info("%s: %s in %.1f s (prompt %d tokens, %d of them cached, answer %d; read %.1f s, written %.1f s): "
+                 "%d action item(s), %d decision(s)", tag, outcome.backend.name, self.now() - began,
+                 stats.prompt_tokens, stats.cached_tokens, stats.output_tokens, stats.read_s, stats.write_s,
+                 len(mini.action_items), len(mini.decisions))
         return True
 
     def _keep_pace(self, backend: str, seconds: float, covered: float) -> None:
@@ -357,9 +358,9 @@ class Summarizer:
                             llm=outcome.backend.describe(), prompt_chars=stats.prompt_chars,
                             prompt_tokens=stats.prompt_tokens, notes=outcome.notes, updated_at=now_iso())
         atomic.write_json(self.synthesis_path, doc)
-        log.info("overall summary %s window(s) %s by %s in %.1f s (prompt %d tokens)",
+        log.info("overall summary %s window(s) %s by %s in %.1f s (prompt %d tokens, answer %d)",
                  "closed with" if closing else "updated with", ", ".join(window_key(w) for w, _ in batch),
-                 outcome.backend.name, self.now() - began, stats.prompt_tokens)
+                 outcome.backend.name, self.now() - began, stats.prompt_tokens, stats.output_tokens)
         return True
 
     def _report(self, p: Plan, synthesis: SynthesisFile | None) -> None:
