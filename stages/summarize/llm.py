@@ -182,14 +182,14 @@ class ChatBackend(Backend):
         return mini, notes
 
     def synthesize(self, task: SynthesisTask) -> str:
-        closing = task.closing and bool(task.previous.strip())
+        closing = task.closing and (task.brief or bool(task.previous.strip()))
         added = " ".join(text for _, _, text in task.chunks)
         if closing and (task.brief or len(added) <= prompts.CLOSING_CHARS):
             # no longer than a closing answer may be: a call could only rephrase them (the 1.5B model gave
             # two window summaries back word for word, 6.8 s of the report's wait on a 10-minute live run);
             # or the LLM is too slow to keep up, and the report would wait 10-30 s more for that call
             self.stats.prompt_chars = self.stats.prompt_tokens = self.stats.output_tokens = 0
-            return " ".join([task.previous.strip(), *unsaid(task.previous, added)])
+            return " ".join(filter(None, [task.previous.strip(), *unsaid(task.previous, added)]))
         messages = prompts.synthesis_messages(task.language, task.previous, task.chunks, closing)
 
         def parse(data: Any) -> str:

@@ -180,7 +180,7 @@ class Summarizer:
         waiting window is a window's time (34-63 s beside a call, 23 % of the LLM's time, the window
         lists none the richer): brief, a fold comes when no window waits, or ahead of one only once
         `STARVED_FOLDS` times `fold_windows` windows wait for it; the closing adds the last ones as
-        they are, without a call."""
+        they are, without a call, however many they are."""
         unfolded, synthesis = self._unfolded(done)
         return (unfolded, synthesis) if len(unfolded) >= STARVED_FOLDS * self.cfg.fold_windows else None
 
@@ -345,9 +345,11 @@ class Summarizer:
                                  prompt_tokens=previous.prompt_tokens if previous else 0, updated_at=now_iso())
             atomic.write_json(self.synthesis_path, kept)
             return True
-        # the meeting is over and its last few windows are all that is left: add them, do not rewrite
+        # the meeting is over and its last few windows are all that is left: add them, do not rewrite. Brief,
+        # however many: a call would only hold up the report (beside a call, 8 windows were left, and the
+        # rules wrote the overall summary once the report could wait no longer)
         closing = p.last_chunk is not None and batch[-1][0] == p.windows[-1] and \
-            len(batch) <= (STARVED_FOLDS if self.brief else 1) * self.cfg.fold_windows + 1
+            (self.brief or len(batch) <= self.cfg.fold_windows + 1)
         task = SynthesisTask(self.language(), prior, texts, closing, self.brief)
         began = self.now()
         outcome = self.runner.run(lambda b: b.synthesize(task), self.may_wait)
