@@ -259,6 +259,40 @@ def test_the_local_model_writes_its_json_without_whitespace(small_model: Path) -
     assert answer == json.dumps(data, ensure_ascii=False, separators=(",", ":")), answer
 
 
+def test_the_local_models_instructions_are_read_back_from_disk_at_the_next_start(
+        small_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each meeting read the same instructions again before its first window (18-23 s with the 1.5B model on
+    2 cores, beside the transcriber): llama.cpp's cache of them is kept on disk and read back at the next
+    start. A torn or foreign file is not trusted: the instructions are read again and the file rewritten.
+    What the model answers does not change."""
+    from stages.summarize.backends import local
+
+    monkeypatch.setenv("MEETING_ASSISTANT_MODELS", str(small_model.parent))
+    monkeypatch.setenv("MEETING_ASSISTANT_CACHE", str(tmp_path))
+    cached = tmp_path / "prompts"
+    cached.mkdir()
+    task = WindowTask("en", 0, 120, segments_of(script("en")))
+    answers, warm_reads, files = [], [], []
+    for start in range(2):
+        backend = local.LocalBackend(cfg_with(local={"model": "small", "threads": 1}))
+        backend.prepare()
+        if start == 0:  # a file of the right name, torn: llama.cpp must refuse it
+            for name in local.prompt_cache.file_names(backend.model_file, backend.cfg.local.n_ctx, "en", 2):
+                (cached / name).write_bytes(b"\0" * 4096)
+        backend.warm("en")
+        warm_reads.append(backend.stats.prompt_tokens - backend.stats.cached_tokens)  # the last prompt warmed
+        files.append({p.name: p.stat().st_size for p in cached.iterdir()})
+        mini, _ = backend.summarize(task)
+        answers.append(mini.model_dump())
+        backend.close()
+    assert warm_reads[0] > 50 and warm_reads[1] <= local.STALE_TOKENS, warm_reads
+    assert len(files[0]) == 2 and all(size > 100_000 for size in files[0].values()), files  # rewritten whole
+    assert files[1] == files[0]  # read back, not written again
+    if os.name == "posix":
+        assert {p.stat().st_mode & 0o777 for p in cached.iterdir()} == {0o600}
+    assert answers[1] == answers[0]
+
+
 @pytest.mark.slow
 def test_the_local_model_stops_writing_when_the_report_cannot_wait(small_model: Path) -> None:
     """Past `wait_at_end_s` the stage's cutoff says the report will not wait: the answer llama.cpp is writing

@@ -144,11 +144,17 @@ class ChatBackend(Backend):
                 temperature = min(1.0, temperature + 0.3)
         raise InvalidOutput(f"{task_name}: invalid output after {self.cfg.retries + 1} tries: {errors[-1]}")
 
-    def warm_prefix(self, language: str) -> None:
-        """One 1-token request made of the window prompt's fixed part: llama.cpp and Ollama keep it cached."""
-        self.chat(prompts.window_messages(language, 0, 0, []), prompts.window_schema(self.bounded_schema), 1, 0.0)
-        self.chat(prompts.synthesis_messages(language, "", []), prompts.synthesis_schema(self.bounded_schema), 1,
-                  0.0)
+    def warm_prefix(self, language: str) -> int:
+        """One 1-token request made of each prompt's fixed part: llama.cpp and Ollama keep it cached. How many
+        prompt tokens were read rather than found cached (as the server says)."""
+        read = 0
+        for messages, schema in ((prompts.window_messages(language, 0, 0, []),
+                                  prompts.window_schema(self.bounded_schema)),
+                                 (prompts.synthesis_messages(language, "", []),
+                                  prompts.synthesis_schema(self.bounded_schema))):
+            self.chat(messages, schema, 1, 0.0)
+            read += self.stats.prompt_tokens - self.stats.cached_tokens
+        return read
 
     def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
         """One call over the window, shown the minute before it and what the rules found in it to check; then

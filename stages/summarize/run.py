@@ -74,16 +74,21 @@ def drive(job: Summarizer, waker: Waker | None = None) -> None:
         job.runner.close()
 
 
+def prepare(job: Summarizer, session: Session) -> None:
+    """The LLM loaded and its fixed instructions read (or read back from disk) before the first window."""
+    job.runner.preload()
+    language = session.manifest().language
+    if language != "auto":
+        job.runner.warm(language)
+
+
 def run_stage(session: Session, llm: str | None = None) -> int:
     cfg = settings(session, llm)
     if cfg.low_priority:
         lower_priority()
     chain = backends.chain(cfg.llm, cfg)
     job = Summarizer(session, cfg, chain)
-    job.runner.preload()
-    language = session.manifest().language
-    if language != "auto":
-        job.runner.warm(language)
+    prepare(job, session)
     waker = Waker(session.transcript, session.failed)
     try:
         drive(job, waker)
@@ -102,7 +107,7 @@ def regenerate(session: Session, llm: str | None = None) -> Path:
             shutil.rmtree(folder)
     chain = backends.chain(cfg.llm, cfg)
     job = Summarizer(session, cfg, chain, summaries=new_summaries, report_dir=new_report, assume_complete=True)
-    job.runner.preload()
+    prepare(job, session)
     drive(job)
     atomic.swap_folder(new_report, session.report)  # first: a report held open leaves both old ones in place
     atomic.swap_folder(new_summaries, session.summaries)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,9 +81,13 @@ def test_the_installed_local_llm_writes_the_report(imported: tuple[Session, Pure
     Run through win_local_llm.py: under Wine the local backend's teardown hangs (see there).
     """
     session, win = imported
+    kept = wine.host(wine.PROFILE / "AppData" / "Local" / "meeting-assistant" / "prompts")
+    shutil.rmtree(kept, ignore_errors=True)  # the prefix outlives a run: this one must write them
     rewrite = wine.python(r"tests\windows\win_local_llm.py", str(win), timeout=900)
     assert rewrite.returncode == 0, rewrite.stdout
     final = json.loads((session.report / "final.json").read_text(encoding="utf-8"))
     assert final["backend"] == "local" and final["llm"].startswith("local (Qwen2.5-Coder-1.5B"), final
     assert final["chunk_llms"] == {final["llm"]: [1]}, final
     assert final["summary"].strip(), final
+    # the instructions' cache kept for the next meeting: llama.cpp's slot files, over its 127.0.0.1 listener
+    assert sorted(p.suffix for p in kept.iterdir()) == [".bin", ".bin"], list(kept.iterdir())

@@ -10,17 +10,20 @@ private temporary folder, so nothing listens on the network; on Windows it is a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import secrets
 import shutil
 import tempfile
+import time
 from typing import Any
 
 from stages import cpu
 from stages.config import SummarizeConfig
 from stages.summarize import models
+from stages.summarize.backends import prompt_cache
 from stages.summarize.backends.base import BackendError, PromptTooLong
 from stages.summarize.llm import ChatBackend, Streamed, messages_tokens
 
@@ -28,6 +31,7 @@ log = logging.getLogger("summarize")
 SLOTS = 2
 CACHE_REUSE_TOKENS = 64  # shortest run of tokens taken from an earlier prompt's cache
 PROMPT_BATCH = 128
+STALE_TOKENS = 16  # a warm-up that read more than this found no cache on disk, or one for other instructions
 FREE_SAMPLE_S = 0.5  # the least time one reading of the free CPU watches (calls in a row: the time between them)
 # llama.cpp in xllamacpp's Linux wheel runs its threads with OpenMP (GNU libgomp): between its steps (hundreds
 # a token) a thread that waits spins 300,000 times before it sleeps, on the core its partner, put off by another
@@ -73,6 +77,8 @@ class LocalBackend(ChatBackend):
         self.threads = 0
         self.cpu: cpu.Threads | None = None  # read when the model first loads
         self.served = False  # has the loaded server answered a request yet (see close)
+        self.api_key = ""
+        self.language: str | None = None  # whose instructions were warmed: read back after a reload
 
     def describe(self) -> str:
         spec = models.MODELS.get(self.cfg.local.model or "default")
@@ -134,7 +140,12 @@ class LocalBackend(ChatBackend):
         # `poll` (llama.cpp's own spin between steps) measured no different at 0 and 50: this build waits in
         # OpenMP instead, whose spin is bounded by GOMP_SPIN (above)
         params.hostnames = [self._listen_address()]
-        params.api_keys = [secrets.token_urlsafe(24)]
+        self.api_key = secrets.token_urlsafe(24)
+        params.api_keys = [self.api_key]
+        try:
+            params.slot_save_path = str(prompt_cache.folder()) + os.sep  # llama.cpp adds the file name as is
+        except OSError as exc:
+            log.info("local: no folder for the instructions' cache (%s)", exc)
         params.endpoint_slots = False
         params.endpoint_props = False
         params.verbosity = 0
@@ -146,6 +157,7 @@ class LocalBackend(ChatBackend):
             raise BackendError(f"could not load {path}: {exc}") from exc
         self.model_file, self.threads = str(path), threads
         log.info("local model loaded: %s (n_ctx %d, %d thread(s))", path.name, self.cfg.local.n_ctx, self.threads)
+        self._restore_prefix()
 
     def follow_free_cpu(self) -> None:
         """Reload with the threads the machine leaves free now (`threads = 0`), read since the last call.
@@ -168,7 +180,32 @@ class LocalBackend(ChatBackend):
         return os.path.join(self.socket_dir, "llama.sock")
 
     def warm(self, language: str) -> None:
-        self.warm_prefix(language)
+        """The instructions' cache read back from disk when there is one, else read and written there."""
+        self.language = language
+        self.prepare()
+        self._restore_prefix()
+        if self.warm_prefix(language) > STALE_TOKENS:
+            with contextlib.suppress(OSError):
+                self._slots().save(self._prefix_files(), prompt_cache.folder())
+
+    def _slots(self) -> prompt_cache.Slots:
+        return prompt_cache.Slots(str(self.server.listening_address), self.api_key)
+
+    def _prefix_files(self) -> list[str]:
+        return prompt_cache.file_names(self.model_file, self.cfg.local.n_ctx, self.language or "", SLOTS)
+
+    def _restore_prefix(self) -> None:
+        if self.server is None or self.language is None:
+            return
+        began = time.monotonic()
+        try:
+            tokens = self._slots().restore(self._prefix_files(), prompt_cache.folder())
+        except OSError as exc:
+            log.info("local: the instructions' cache is out of reach (%s)", exc)
+            return
+        if tokens:
+            log.info("local: %d tokens of instructions read back from disk in %.1f s", tokens,
+                     time.monotonic() - began)
 
     def chat(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
              temperature: float) -> str:
