@@ -177,8 +177,8 @@ class Summarizer:
 
         A slowed LLM always has a window waiting, so folds, which wait for the windows, never came:
         beside a call the report then waited 29 s for one fold of ten windows. But a fold ahead of a
-        waiting window is a window's time (34-63 s beside a call, 23 % of the LLM's time, the window
-        lists none the richer): brief, a fold comes when no window waits, or ahead of one only once
+        waiting window is a window's time (34-63 s beside a call, 23 % of the LLM's time, and no list
+        is richer for it): brief, a fold comes when no window waits, or ahead of one only once
         `STARVED_FOLDS` times `fold_windows` windows wait for it; the closing adds the last ones as
         they are, without a call, however many they are."""
         unfolded, synthesis = self._unfolded(done)

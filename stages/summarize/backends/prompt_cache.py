@@ -64,7 +64,7 @@ class Slots:
         return _UnixConnection(self.address.removeprefix("unix://"))
 
     def act(self, slot: int, action: str, file_name: str) -> dict[str, Any]:
-        """Save or restore one slot; llama.cpp's answer (BackendError-free: the caller only loses speed)."""
+        """Save or restore one slot: llama.cpp's answer, or OSError when it refuses (callers only lose speed)."""
         connection = self._connection()
         try:
             connection.request("POST", f"/slots/{slot}?action={action}", json.dumps({"filename": file_name}),
