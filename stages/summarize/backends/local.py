@@ -10,7 +10,6 @@ private temporary folder, so nothing listens on the network; on Windows it is a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -18,6 +17,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from stages import cpu
@@ -78,7 +78,8 @@ class LocalBackend(ChatBackend):
         self.cpu: cpu.Threads | None = None  # read when the model first loads
         self.served = False  # has the loaded server answered a request yet (see close)
         self.api_key = ""
-        self.language: str | None = None  # whose instructions were warmed: read back after a reload
+        self.prompt_dir: Path | None = None  # where llama.cpp keeps the instructions' cache (None: nowhere)
+        self.prefix_files: list[str] = []  # the warmed language's files there: read back after a reload
 
     def describe(self) -> str:
         spec = models.MODELS.get(self.cfg.local.model or "default")
@@ -143,8 +144,10 @@ class LocalBackend(ChatBackend):
         self.api_key = secrets.token_urlsafe(24)
         params.api_keys = [self.api_key]
         try:
-            params.slot_save_path = str(prompt_cache.folder()) + os.sep  # llama.cpp adds the file name as is
+            self.prompt_dir = prompt_cache.folder()
+            params.slot_save_path = str(self.prompt_dir) + os.sep  # llama.cpp adds the file name as is
         except OSError as exc:
+            self.prompt_dir = None
             log.info("local: no folder for the instructions' cache (%s)", exc)
         params.endpoint_slots = False
         params.endpoint_props = False
@@ -181,28 +184,24 @@ class LocalBackend(ChatBackend):
 
     def warm(self, language: str) -> None:
         """The instructions' cache read back from disk when there is one, else read and written there."""
-        self.language = language
         self.prepare()
+        if self.prompt_dir is not None:
+            try:
+                self.prefix_files = prompt_cache.file_names(self.model_file, self.cfg.local.n_ctx, language, SLOTS)
+            except OSError as exc:
+                log.info("local: the instructions' cache is out of reach (%s)", exc)
         self._restore_prefix()
-        if self.warm_prefix(language) > STALE_TOKENS:
-            with contextlib.suppress(OSError):
-                self._slots().save(self._prefix_files(), prompt_cache.folder())
+        if self.warm_prefix(language) > STALE_TOKENS and self.prompt_dir is not None and self.prefix_files:
+            self._slots().save(self.prefix_files, self.prompt_dir)
 
     def _slots(self) -> prompt_cache.Slots:
         return prompt_cache.Slots(str(self.server.listening_address), self.api_key)
 
-    def _prefix_files(self) -> list[str]:
-        return prompt_cache.file_names(self.model_file, self.cfg.local.n_ctx, self.language or "", SLOTS)
-
     def _restore_prefix(self) -> None:
-        if self.server is None or self.language is None:
+        if self.server is None or self.prompt_dir is None or not self.prefix_files:
             return
         began = time.monotonic()
-        try:
-            tokens = self._slots().restore(self._prefix_files(), prompt_cache.folder())
-        except OSError as exc:
-            log.info("local: the instructions' cache is out of reach (%s)", exc)
-            return
+        tokens = self._slots().restore(self.prefix_files, self.prompt_dir)
         if tokens:
             log.info("local: %d tokens of instructions read back from disk in %.1f s", tokens,
                      time.monotonic() - began)

@@ -13,6 +13,7 @@ and the warm-up writes the file again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -104,9 +105,10 @@ class Slots:
                 log.info("local: could not keep the instructions' cache for the next meeting (%s)", exc)
                 return
         keep = set(names)  # files of another model or build would never be read again
-        for old in where.glob(f"{names[0].split('-', 1)[0]}-*.bin"):
-            if old.name not in keep:
-                old.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # left behind, they only take room
+            for old in where.glob(f"{names[0].split('-', 1)[0]}-*.bin"):
+                if old.name not in keep:
+                    old.unlink(missing_ok=True)
 
 
 class _UnixConnection(http.client.HTTPConnection):
