@@ -250,7 +250,7 @@ def test_the_local_model_writes_its_json_without_whitespace(small_model: Path) -
     # an earlier answer laid out over several lines, which a model copies when it may
     shown = json.dumps({"action_items": [{"owner": "Julie", "task": "send the photos", "due": "Friday"}],
                         "decisions": [], "key_points": [], "highlights": [], "summary": "Photos."}, indent=2)
-    messages[1:1] = [{"role": "user", "content": "Transcript from 00:00:00 to 00:00:10:\n[00:00:02] You: Julie, "
+    messages[1:1] = [{"role": "user", "content": "Transcript from 00:00:00 to 00:00:10:\nYou: Julie, "
                       "send the photos by Friday?\nAnswer:"}, {"role": "assistant", "content": shown}]
     answer = backend.chat(messages, prompts.window_schema(bounded=True), 900, 0.1)
     backend.close()
