@@ -185,6 +185,7 @@ class LocalBackend(ChatBackend):
     def warm(self, language: str) -> None:
         """The instructions' cache read back from disk when there is one, else read and written there."""
         self.prepare()
+        self.prefix_files = []  # never another language's: its files would be restored and overwritten
         if self.prompt_dir is not None:
             try:
                 self.prefix_files = prompt_cache.file_names(self.model_file, self.cfg.local.n_ctx, language, SLOTS)
