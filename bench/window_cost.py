@@ -3,6 +3,7 @@
     python -m bench.window_cost SESSION                      # 4 consecutive windows, 1 thread, nothing beside
     python -m bench.window_cost SESSION --threads 2 --beside call --windows 6
     python -m bench.window_cost SESSION --brief              # the short answers of a slowed live summarizer
+    python -m bench.window_cost SESSION --model small        # the 0.5B model
 
 SESSION is a transcribed session folder (for example one `bench.beside_call` kept in
 bench/out/beside-call/, or any `spool/<session>`). The windows are asked one after the other
@@ -38,11 +39,13 @@ def main() -> None:
     parser.add_argument("--beside", choices=("nothing", "call"), default="nothing")
     parser.add_argument("--language", default="fr")
     parser.add_argument("--brief", action="store_true", help="the short answer a slowed live summarizer asks for")
+    parser.add_argument("--model", default="default", help="[summarize.local] model: default, small or a GGUF path")
     args = parser.parse_args()
     view = TranscriptView(Session(args.session))
     view.refresh()
     cfg = PipelineConfig().summarize
     cfg.local.threads = args.threads
+    cfg.local.model = args.model
     lower_priority()
     backend = LocalBackend(cfg)
     backend.prepare()

@@ -151,6 +151,10 @@ class OllamaConfig(Section):
 
 class LocalConfig(Section):
     model: str = "default"
+    # brief answers (live, the LLM cannot keep up beside other programs) from this lighter model when it is
+    # installed; "" = the same model. The 0.5B model's lists, with the rules', were near the 1.5B model's
+    # (BENCHMARKS.md) at half its cost beside a call
+    brief_model: str = "small"
     n_ctx: int = Field(4096, ge=1024, le=131072)
     threads: int = Field(0, ge=0, le=256)
     gpu_layers: int = Field(0, ge=-1)

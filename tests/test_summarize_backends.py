@@ -4,6 +4,7 @@ model packages' assembly."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -291,6 +292,36 @@ def test_the_local_models_instructions_are_read_back_from_disk_at_the_next_start
     if os.name == "posix":
         assert {p.stat().st_mode & 0o777 for p in cached.iterdir()} == {0o600}
     assert answers[1] == answers[0]
+
+
+def test_brief_answers_come_from_the_lighter_model_and_full_ones_from_the_configured_model(
+        small_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside a video call the 1.5B model could not keep up even with brief answers: those come from
+    `brief_model`, loaded in its place (one model at a time), and full answers from the configured model
+    again. Here the "lighter" model is the test model under another file name (only one small model ships),
+    and a lighter model that is not installed leaves brief answers to the configured one."""
+    from stages.summarize.backends.local import LocalBackend
+
+    monkeypatch.setenv("MEETING_ASSISTANT_MODELS", str(small_model.parent))
+    monkeypatch.setenv("MEETING_ASSISTANT_CACHE", str(tmp_path))
+    other = tmp_path / "lighter.gguf"
+    other.symlink_to(small_model)
+    task = WindowTask("en", 0, 30, segments_of(script("en"))[:4])
+    backend = LocalBackend(cfg_with(local={"model": "small", "brief_model": str(other)}, max_output_tokens=300))
+    described = []
+    try:
+        for brief in (False, True, False):
+            mini, _ = backend.summarize(dataclasses.replace(task, brief=brief))
+            assert mini.summary, mini
+            described.append((backend.describe(), Path(backend.model_file).name, backend.lighter))
+    finally:
+        backend.close()
+    label = f"local ({SMALL.label})"
+    assert described == [(label, small_model.name, 1.0), ("local (lighter.gguf)", "lighter.gguf", 1.0),
+                         (label, small_model.name, 1.0)]
+
+    missing = LocalBackend(cfg_with(local={"model": "small", "brief_model": str(tmp_path / "none.gguf")}))
+    assert missing._brief_model() == "small" and missing.model == "small"
 
 
 @pytest.mark.slow

@@ -372,6 +372,41 @@ def test_a_live_llm_that_cannot_keep_up_answers_briefly_until_it_can(tmp_path: P
     assert windows["0001-02"].highlights and windows["0001-02"].decisions  # the rules' highlights; lists whole
 
 
+def test_brief_answers_from_a_lighter_model_end_by_the_configured_models_pace(tmp_path: Path) -> None:
+    """Brief answers may come from a lighter model (`local`'s `brief_model`, about twice as fast): followed at
+    its own speed, the stage would go back to full answers from the slow model at once and fall behind
+    again. A brief window's time counts as many times as the model that answered it is lighter."""
+    data = script("en")
+    session = make_session(tmp_path / "lighter", data, llm="offline",
+                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25})
+    cfg = settings(session, None)
+    clock, cost, briefs = [0.0], [12.0], []
+
+    class Lighter(FakeChat):
+        bounded_schema = True
+
+        def chat(self, messages: list[dict[str, str]], schema: dict[str, object], max_tokens: int,
+                 temperature: float) -> str:
+            props = schema["properties"]
+            if "decisions" in props:
+                briefs.append(props["key_points"]["maxItems"] == 1)
+                self.lighter = 4.0 if briefs[-1] else 1.0
+            clock[0] += cost[0]
+            return super().chat(messages, schema, max_tokens, temperature)
+
+    job = Summarizer(session, cfg, [Lighter(cfg, lambda messages: GOOD_EN)], now=lambda: clock[0])
+    batches = batches_of(segments_of(data), "en")
+    for i, batch in enumerate(batches):
+        write_batch(session, batch)
+        if i == len(batches) - 1:
+            write_end(session, batch.batch)
+        while job.step():
+            cost[0] = 1.0  # the lighter model's 1 s is the configured model's 4 s: 27 % of a window's time
+    assert job.finished()
+    # without the scale: brief, brief, then full at 0.25 (the test above); here the pace stays over 30 %
+    assert briefs == [False, True, True, True, True], briefs
+
+
 @pytest.mark.parametrize(("fold_windows", "expected"), [(2, ["window"] * 3 + ["fold", "window"]),
                                                        (3, ["window"] * 4)])
 def test_a_slowed_llm_still_folds_as_it_goes_and_the_report_does_not_wait_for_a_closing_call(

@@ -273,7 +273,7 @@ class Summarizer:
             notes.append(f"the LLM was behind: windows {keys} were read in one call")
         if task.brief and outcome.backend.name != "offline":
             notes.append(BRIEF_NOTE)
-        self._keep_pace(outcome.backend.name, self.now() - began, end - w.start)
+        self._keep_pace(outcome.backend.name, (self.now() - began) * outcome.backend.lighter, end - w.start)
         doc = WindowFile(**mini.model_dump(), chunk=w.chunk, window=w.window, start=w.start, end=w.end,
                          segments=len(parts[0]), backend=outcome.backend.name, llm=outcome.backend.describe(),
                          notes=notes, seconds=round(self.now() - began, 2), joined=joined,
@@ -292,6 +292,7 @@ class Summarizer:
 
         Beside a video call on 2 cores, the 1.5B model took 45-90 s per French minute (one thread, most
         of it writing the answer): the summaries fell minutes behind and the report waited for them.
+        `seconds` are the configured model's: a lighter model's brief answer counts `lighter` times its time.
         """
         if not self.live or backend == "offline" or covered <= 0:
             return

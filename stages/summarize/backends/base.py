@@ -97,6 +97,9 @@ class Backend(ABC):
         # False for an import (set by the stage): the transcriber then runs flat out for a while and is done,
         # instead of a burst every 10 s beside the LLM (see `local`'s thread count)
         self.live = True
+        # how many times cheaper than the configured model the one that answered the last window is (`local`'s
+        # brief model): the stage follows the configured model's pace, or it would go back to it at once
+        self.lighter = 1.0
 
     @abstractmethod
     def describe(self) -> str:

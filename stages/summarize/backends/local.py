@@ -24,8 +24,9 @@ from stages import cpu
 from stages.config import SummarizeConfig
 from stages.summarize import models
 from stages.summarize.backends import prompt_cache
-from stages.summarize.backends.base import BackendError, PromptTooLong
+from stages.summarize.backends.base import BackendError, PromptTooLong, WindowTask
 from stages.summarize.llm import ChatBackend, Streamed, messages_tokens
+from stages.summarize.schema import MiniSummary
 
 log = logging.getLogger("summarize")
 SLOTS = 2
@@ -80,10 +81,13 @@ class LocalBackend(ChatBackend):
         self.api_key = ""
         self.prompt_dir: Path | None = None  # where llama.cpp keeps the instructions' cache (None: nowhere)
         self.prefix_files: list[str] = []  # the warmed language's files there: read back after a reload
+        self.model = cfg.local.model  # the one loaded: the configured model, or `brief_model` for brief answers
+        self.model_bytes: dict[str, int] = {}  # each loaded model's file size, for `lighter`
+        self.brief_usable: bool | None = None  # is `brief_model` installed (asked once)
 
     def describe(self) -> str:
-        spec = models.MODELS.get(self.cfg.local.model or "default")
-        label = spec.label if spec else os.path.basename(self.cfg.local.model)
+        spec = models.MODELS.get(self.model or "default")
+        label = spec.label if spec else os.path.basename(self.model)
         return f"local ({label})"
 
     def probe(self) -> str | None:
@@ -112,7 +116,7 @@ class LocalBackend(ChatBackend):
         except ImportError as exc:
             raise BackendError("the xllamacpp package is not installed (pip install xllamacpp)") from exc
         try:
-            path = models.resolve(self.cfg.local.model)
+            path = models.resolve(self.model)
         except models.ModelMissing as exc:
             raise BackendError(str(exc)) from exc
         params = xlc.CommonParams()
@@ -159,6 +163,7 @@ class LocalBackend(ChatBackend):
         except Exception as exc:  # a bad GGUF, too little memory
             raise BackendError(f"could not load {path}: {exc}") from exc
         self.model_file, self.threads = str(path), threads
+        self.model_bytes[self.model] = path.stat().st_size
         log.info("local model loaded: %s (n_ctx %d, %d thread(s))", path.name, self.cfg.local.n_ctx, self.threads)
         self._restore_prefix()
 
@@ -174,6 +179,47 @@ class LocalBackend(ChatBackend):
                  self.threads)
         self.close()
         self._load(wanted)
+
+    def summarize(self, task: WindowTask) -> tuple[MiniSummary, list[str]]:
+        wanted = self._brief_model() if task.brief else self.cfg.local.model
+        if wanted != self.model:
+            self._switch(wanted, task.language)
+        return super().summarize(task)
+
+    def _brief_model(self) -> str:
+        """The lighter model for brief answers: beside a video call on 2 cores the 1.5B model took 46-71 s per
+        French minute in the pipeline and the summaries fell 4-6 windows behind; the 0.5B model reads and writes
+        the same brief window in about half the time, and with the rules' items its lists were near the 1.5B
+        model's (BENCHMARKS.md). The configured model when it is not installed."""
+        name = self.cfg.local.brief_model
+        if not name or name == self.cfg.local.model:
+            return self.cfg.local.model
+        if self.brief_usable is None:
+            self.brief_usable = models.available(name)
+            if not self.brief_usable:
+                log.info("local: brief answers from %s: the lighter model %r is not installed "
+                         "(python -m stages.summarize.models install --small)", self.describe(), name)
+        return name if self.brief_usable else self.cfg.local.model
+
+    def _switch(self, name: str, language: str) -> None:
+        """Load `name` instead (a second or two: one model at a time keeps memory flat) with its own
+        instructions' cache; the configured model again if the lighter one will not load."""
+        log.info("local: %s for %s answers", name, "full" if name == self.cfg.local.model else "brief")
+        self.close()
+        self.model = name
+        try:
+            self.warm(language)
+        except BackendError as exc:
+            if name == self.cfg.local.model:
+                raise
+            log.warning("local: the lighter model %r did not load (%s): brief answers from the configured one",
+                        name, exc)
+            self.brief_usable = False
+            self.close()
+            self.model = self.cfg.local.model
+            self.warm(language)
+        configured = self.model_bytes.get(self.cfg.local.model)
+        self.lighter = configured / self.model_bytes[self.model] if configured else 1.0
 
     def _listen_address(self) -> str:
         """Where llama.cpp's HTTP listener goes: a unix socket (a path ending in .sock) where there are some."""
