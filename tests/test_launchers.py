@@ -74,4 +74,5 @@ def test_quick_launcher_name_format() -> None:
 
 def test_install_script_installs_the_offline_models_and_the_local_llm() -> None:
     text = (ROOT / "scripts" / "install_meeting_assistant.bat").read_text(encoding="utf-8")
-    assert "-m venv .venv" in text and '.[models,llm]' in text and "stages.summarize.models install" in text
+    assert "-m venv .venv" in text and '.[models,llm,llm-small]' in text and "stages.summarize.models install" in text
+    assert "stages.summarize.models install --small" in text  # brief answers beside a call

@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import logging
 import os
 import sys
 import time
@@ -295,11 +296,12 @@ def test_the_local_models_instructions_are_read_back_from_disk_at_the_next_start
 
 
 def test_brief_answers_come_from_the_lighter_model_and_full_ones_from_the_configured_model(
-        small_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        small_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     """Beside a video call the 1.5B model could not keep up even with brief answers: those come from
     `brief_model`, loaded in its place (one model at a time), and full answers from the configured model
-    again. Here the "lighter" model is the test model under another file name (only one small model ships),
-    and a lighter model that is not installed leaves brief answers to the configured one."""
+    again, each with its own instructions' cache on disk (one model's save removed the other's, and every
+    switch read them again). Here the "lighter" model is the test model under another file name (only one
+    small model ships), and a lighter model that is not installed leaves brief answers to the configured one."""
     from stages.summarize.backends.local import LocalBackend
 
     monkeypatch.setenv("MEETING_ASSISTANT_MODELS", str(small_model.parent))
@@ -309,7 +311,9 @@ def test_brief_answers_come_from_the_lighter_model_and_full_ones_from_the_config
     task = WindowTask("en", 0, 30, segments_of(script("en"))[:4])
     backend = LocalBackend(cfg_with(local={"model": "small", "brief_model": str(other)}, max_output_tokens=300))
     described = []
+    caplog.set_level(logging.INFO, logger="summarize")
     try:
+        backend.warm("en")
         for brief in (False, True, False):
             mini, _ = backend.summarize(dataclasses.replace(task, brief=brief))
             assert mini.summary, mini
@@ -319,6 +323,8 @@ def test_brief_answers_come_from_the_lighter_model_and_full_ones_from_the_config
     label = f"local ({SMALL.label})"
     assert described == [(label, small_model.name, 1.0), ("local (lighter.gguf)", "lighter.gguf", 1.0),
                          (label, small_model.name, 1.0)]
+    assert len(list((tmp_path / "prompts").glob("en-*.bin"))) == 4  # two slots of each model
+    assert "tokens of instructions read back from disk" in caplog.text  # the configured model's, at the return
 
     missing = LocalBackend(cfg_with(local={"model": "small", "brief_model": str(tmp_path / "none.gguf")}))
     assert missing._brief_model() == "small" and missing.model == "small"

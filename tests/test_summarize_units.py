@@ -17,11 +17,11 @@ from stages import atomic, config
 from stages.models import Segment, TranscriptBatch
 from stages.spool import now_iso
 from stages.summarize import prompts, render_html, render_md, render_srt
-from stages.summarize.backends.base import OutOfTime, SynthesisTask, WindowTask
+from stages.summarize.backends.base import CutShort, OutOfTime, SynthesisTask, WindowTask
 from stages.summarize.chunker import chunk_windows, plan
 from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmWindow, ground, grounded_text
-from stages.summarize.llm import TOO_LATE, extract_json, whole_fields
+from stages.summarize.llm import BRIEF_TOKENS, TOO_LATE, extract_json, whole_fields
 from stages.summarize.merge import complete, merge_items, merge_texts
 from stages.summarize.schema import ActionItem, FinalReport, MiniSummary, TranscriptLine
 from stages.summarize.scripted import batches_of, segments_of
@@ -220,6 +220,33 @@ def test_an_answer_stopped_for_the_report_keeps_the_lists_it_wrote_whole() -> No
     early = FakeChat(cfg, [OutOfTime(TOO_LATE, '{"action_items":[{"owner":"Sam","ta')])
     with pytest.raises(OutOfTime):
         early.summarize(task)
+
+
+def test_a_brief_answer_that_runs_past_its_bound_is_kept_like_a_stopped_one_and_not_asked_again() -> None:
+    """Beside a call the 0.5B model once copied the speakers' note as 8 tasks: 543 tokens, 117 s. A brief
+    answer stops at `BRIEF_TOKENS`; cut, it is not asked again (each try would cost as much): its whole lists
+    are kept, or the next backend (the rules) does the window. A full answer cut short is asked again."""
+    cfg = config.validate({"summarize": {"llm": "offline", "complete_lists": False}}).summarize
+    task = WindowTask("en", 0.0, 70.0, segments_of(script("en")), brief=True)
+    lists = '{"action_items":[{"owner":"Sam","task":"set up the search cache","due":"Thursday"}],"decisions":[]'
+    budgets: list[int] = []
+
+    class Cut(FakeChat):
+        def chat(self, messages: list[dict[str, str]], schema: dict[str, object], max_tokens: int,
+                 temperature: float) -> str:
+            budgets.append(max_tokens)
+            self.stats.cut = True
+            return super().chat(messages, schema, max_tokens, temperature)
+
+    copying = lists + ',"key_points":["' + "Speaker 1, Speaker 2: other people on the call " * 20
+    mini, notes = Cut(cfg, [copying]).summarize(task)
+    assert budgets == [BRIEF_TOKENS] and [a.task for a in mini.action_items] == ["set up the search cache"]
+    assert any("reached 300 tokens" in n and "the rest by the rules" in n for n in notes), notes
+    with pytest.raises(CutShort):  # nothing whole: the rules do the window
+        Cut(cfg, ['{"action_items":[{"owner":"Speaker 1","task":"other people on the call other']).summarize(task)
+    assert len(budgets) == 2
+    again = Cut(cfg, [copying, lists + ',"key_points":[],"summary":"Sam sets up the cache."}'])
+    assert again.summarize(dataclasses.replace(task, brief=False))[0].summary and len(again.calls) == 2
 
 
 def test_config_has_summarize_sections_and_never_takes_a_key() -> None:

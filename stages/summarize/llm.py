@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from stages.summarize import prompts
-from stages.summarize.backends.base import Backend, BackendError, OutOfTime, SynthesisTask, WindowTask
+from stages.summarize.backends.base import Backend, BackendError, CutShort, OutOfTime, SynthesisTask, WindowTask
 from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmSynthesis, LlmWindow, check_language, ground
 from stages.summarize.merge import complete
@@ -31,6 +31,10 @@ T = TypeVar("T")
 SYNTHESIS_TOKENS = 320
 CLOSING_TOKENS = 160
 WINDOW_MIN_TOKENS = 200
+# A brief answer is 74-165 tokens (90th percentile, 80 windows of the 0.5B model; the 1.5B model's 81-245 beside
+# a call). Past this the model is copying its prompt: the 0.5B model once wrote the speakers' note as 8 tasks,
+# 543 tokens in 117 s beside a call, 2 windows' time; cut, its whole lists are kept and the rules do the rest.
+BRIEF_TOKENS = 300
 TOO_LATE = "the meeting is over and the report does not wait longer for the LLM ([summarize] wait_at_end_s)"
 FENCE_RE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
@@ -119,7 +123,8 @@ class ChatBackend(Backend):
         """Send the conversation, constrained to `schema` where the server can; the reply's text."""
 
     def _ask(self, task_name: str, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
-             language: str, parse: Callable[[Any], T]) -> T:
+             language: str, parse: Callable[[Any], T], keep_cut: bool = False) -> T:
+        """The parsed answer; an invalid one is asked again, unless `keep_cut` and it was cut at `max_tokens`."""
         errors: list[str] = []
         temperature = self.cfg.temperature
         for attempt in range(self.cfg.retries + 1):
@@ -128,6 +133,7 @@ class ChatBackend(Backend):
             began = time.monotonic()
             self.stats.prompt_chars = messages_chars(messages)
             self.stats.prompt_tokens = messages_tokens(messages)
+            self.stats.cut = False
             raw = self.chat(messages, schema, max_tokens, temperature)
             self.stats.seconds = time.monotonic() - began
             self.stats.history.append((task_name, self.stats.prompt_tokens, self.stats.output_tokens,
@@ -135,6 +141,8 @@ class ChatBackend(Backend):
             try:
                 return parse(extract_json(raw))
             except (ValueError, ValidationError) as exc:
+                if keep_cut and self.stats.cut:
+                    raise CutShort(f"the answer reached {max_tokens} tokens", raw) from None
                 error = _short(exc)
                 errors.append(error)
                 log.warning("%s: invalid %s output (try %d of %d): %s", self.name, task_name, attempt + 1,
@@ -163,7 +171,8 @@ class ChatBackend(Backend):
         messages = prompts.window_messages(task.language, task.start, task.end, task.segments, task.vocabulary,
                                            task.context, found if self.cfg.complete_lists else None)
         # an answer longer than its transcript is a model looping: do not wait for it
-        budget = min(self.cfg.max_output_tokens, WINDOW_MIN_TOKENS + 2 * estimate_tokens(messages[-1]["content"]))
+        budget = min(self.cfg.max_output_tokens, WINDOW_MIN_TOKENS + 2 * estimate_tokens(messages[-1]["content"]),
+                     BRIEF_TOKENS if task.brief else self.cfg.max_output_tokens)
         said = [*task.context, *task.segments]
 
         def parse(data: Any) -> tuple[MiniSummary, list[str]]:
@@ -172,7 +181,7 @@ class ChatBackend(Backend):
 
         schema = prompts.window_schema(self.bounded_schema, task.brief)
         try:
-            mini, notes = self._ask("window", messages, schema, budget, task.language, parse)
+            mini, notes = self._ask("window", messages, schema, budget, task.language, parse, task.brief)
         except OutOfTime as exc:  # the lists come first: those written whole are kept, the rules do the rest
             written = whole_fields(exc.partial, list(schema["properties"]))
             if "decisions" not in written:
@@ -181,7 +190,8 @@ class ChatBackend(Backend):
                 mini, notes = parse({"summary": found.summary, **written})
             except (ValueError, ValidationError):
                 raise exc from None
-            notes.append(f"{self.describe()} stopped after its lists ({TOO_LATE}): the rest by the rules")
+            why = str(exc) if isinstance(exc, CutShort) else TOO_LATE
+            notes.append(f"{self.describe()} stopped after its lists ({why}): the rest by the rules")
         mini = mini.model_copy(update={"highlights": found.highlights})  # the rules' lines (window_schema)
         if self.cfg.complete_lists:
             mini = complete(mini, found, task.language)

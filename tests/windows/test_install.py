@@ -14,5 +14,7 @@ def test_install_creates_the_environment_with_models_and_local_llm(installed: In
     assert listed.returncode == 0, listed.stdout + listed.stderr
     default = next(line for line in listed.stdout.splitlines() if line.startswith("default"))
     assert "installed" in default, listed.stdout
+    small = next(line for line in listed.stdout.splitlines() if line.startswith("small"))
+    assert "installed" in small, listed.stdout  # brief answers while the default cannot keep up
     probe = wine.python("-c", "from stages.transcribe.models import resolve; print(resolve('base'))", timeout=120)
     assert probe.returncode == 0 and "whisper-base" in probe.stdout, probe.stdout + probe.stderr

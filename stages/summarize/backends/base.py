@@ -39,6 +39,11 @@ class OutOfTime(BackendError):
         self.partial = partial
 
 
+class CutShort(OutOfTime):
+    """A brief answer reached its token bound (`llm.BRIEF_TOKENS`): kept like a stopped answer (its whole
+    lists), never asked again."""
+
+
 def never() -> bool:
     return False
 
@@ -81,6 +86,7 @@ class CallStats:
     output_tokens: int = 0
     read_s: float = 0.0  # of the call, reading the prompt and writing the answer (llama.cpp says)
     write_s: float = 0.0
+    cut: bool = False  # the last answer stopped at its token bound (the server says)
     seconds: float = 0.0
     history: list[tuple[str, int, int, float]] = field(default_factory=list)  # (task, prompt, output, s)
 

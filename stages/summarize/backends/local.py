@@ -206,7 +206,7 @@ class LocalBackend(ChatBackend):
         instructions' cache; the configured model again if the lighter one will not load."""
         log.info("local: %s for %s answers", name, "full" if name == self.cfg.local.model else "brief")
         self.close()
-        self.model = name
+        self.model, self.prefix_files = name, []  # the other model's files: llama.cpp would refuse them
         try:
             self.warm(language)
         except BackendError as exc:
@@ -216,7 +216,7 @@ class LocalBackend(ChatBackend):
                         name, exc)
             self.brief_usable = False
             self.close()
-            self.model = self.cfg.local.model
+            self.model, self.prefix_files = self.cfg.local.model, []
             self.warm(language)
         configured = self.model_bytes.get(self.cfg.local.model)
         self.lighter = configured / self.model_bytes[self.model] if configured else 1.0
@@ -279,8 +279,9 @@ class LocalBackend(ChatBackend):
         self.stats.cached_tokens = int(answer.timings.get("cache_n") or 0)
         self.stats.read_s = float(answer.timings.get("prompt_ms") or 0.0) / 1000
         self.stats.write_s = float(answer.timings.get("predicted_ms") or 0.0) / 1000
-        if answer.finish == "length" and max_tokens > 1:
-            log.warning("local: the answer was cut at %d tokens ([summarize] max_output_tokens)", max_tokens)
+        self.stats.cut = answer.finish == "length" and max_tokens > 1
+        if self.stats.cut:
+            log.warning("local: the answer was cut at %d tokens", max_tokens)
         return "".join(answer.parts)
 
     def close(self) -> None:

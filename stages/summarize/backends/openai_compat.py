@@ -120,6 +120,7 @@ class OpenAIBackend(ChatBackend):
             raise BackendError(f"{self.base_url} answered without a message")
         self.stats.prompt_tokens = int(answer.usage.get("prompt_tokens") or self.stats.prompt_tokens)
         self.stats.output_tokens = int(answer.usage.get("completion_tokens") or 0)
-        if answer.finish == "length":
-            log.warning("openai: the answer was cut at %d tokens ([summarize] max_output_tokens)", max_tokens)
+        self.stats.cut = answer.finish == "length"
+        if self.stats.cut:
+            log.warning("openai: the answer was cut at %d tokens", max_tokens)
         return "".join(answer.parts)

@@ -40,7 +40,9 @@ def folder() -> Path:
 
 
 def file_names(model_file: str, n_ctx: int, language: str, slots: int) -> list[str]:
-    """One file per slot, named for what its cache is valid with (llama.cpp takes bare file names only)."""
+    """One file per slot, named for what its cache is valid with (llama.cpp takes bare file names only):
+    `language-model-digest-slot.bin`. The model part keeps each model's files apart: a meeting beside a call
+    switches to a lighter model for brief answers and back, and each would have removed the other's."""
     stat = os.stat(model_file)
     try:
         build = metadata.version("xllamacpp")
@@ -48,7 +50,16 @@ def file_names(model_file: str, n_ctx: int, language: str, slots: int) -> list[s
         build = "?"
     made_with = f"{os.path.basename(model_file)}|{stat.st_size}|{stat.st_mtime_ns}|{build}|{n_ctx}"
     digest = hashlib.sha256(made_with.encode("utf-8")).hexdigest()[:16]
-    return [f"{language}-{digest}-{slot}.bin" for slot in range(slots)]
+    model = hashlib.sha256(os.path.basename(model_file).encode("utf-8")).hexdigest()[:8]
+    return [f"{language}-{model}-{digest}-{slot}.bin" for slot in range(slots)]
+
+
+def _outdated(name: str, names: list[str]) -> bool:
+    """Another file of the same language and model (another build or size), or one of the names before
+    the model had its part (`language-digest-slot.bin`): never read again, they only take room."""
+    language, model = names[0].split("-")[:2]
+    parts = name.split("-")
+    return name not in names and parts[0] == language and (parts[1] == model or len(parts) == 3)
 
 
 class Slots:
@@ -104,10 +115,9 @@ class Slots:
                 (where / part).unlink(missing_ok=True)
                 log.info("local: could not keep the instructions' cache for the next meeting (%s)", exc)
                 return
-        keep = set(names)  # files of another model or build would never be read again
-        with contextlib.suppress(OSError):  # left behind, they only take room
-            for old in where.glob(f"{names[0].split('-', 1)[0]}-*.bin"):
-                if old.name not in keep:
+        with contextlib.suppress(OSError):
+            for old in where.glob("*.bin"):
+                if _outdated(old.name, names):
                     old.unlink(missing_ok=True)
 
 
