@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -335,24 +336,24 @@ def test_windows_that_wait_for_a_slow_llm_are_read_in_one_call(tmp_path: Path) -
     assert chunk.windows == 5
 
 
-def test_a_live_llm_that_cannot_keep_up_answers_briefly_until_it_can(tmp_path: Path) -> None:
-    """Beside a video call the 1.5B model took 45-90 s per French minute, most of it writing its answer: live,
-    an LLM slower than half the meeting's pace is asked for the lists, one key point and a short summary
-    only, and for full answers again once it is well under that pace."""
+def _paced(tmp_path: Path, lighter: float = 1.0) -> tuple[Session, list[dict[str, Any]]]:
+    """The script live in 15-s windows: the first call takes 12 s (80 % of the meeting's time), each after it
+    1 s, a brief one by a model `lighter` times lighter than the configured one. The windows' schemas."""
     data = script("en")
-    session = make_session(tmp_path / "brief", data, llm="offline",
+    session = make_session(tmp_path / "paced", data, llm="offline",
                            summarize={"interval_minutes": 10.0, "window_minutes": 0.25})
     cfg = settings(session, None)
-    clock, cost, schemas = [0.0], [12.0], []  # 12 s per 15-s window: 80 % of the meeting's time
+    clock, cost, schemas = [0.0], [12.0], []
 
     class Timed(FakeChat):
         bounded_schema = True  # llama.cpp and Ollama: the schema's bounds are what shortens the answer
 
-        def chat(self, messages: list[dict[str, str]], schema: dict[str, object], max_tokens: int,
+        def chat(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int,
                  temperature: float) -> str:
             clock[0] += cost[0]
             if "decisions" in schema["properties"]:  # a window's call, not a fold into the overall summary
                 schemas.append(schema["properties"])
+                self.lighter = lighter if schema["properties"]["key_points"]["maxItems"] == 1 else 1.0
             return super().chat(messages, schema, max_tokens, temperature)
 
     job = Summarizer(session, cfg, [Timed(cfg, lambda messages: GOOD_EN)], now=lambda: clock[0])
@@ -364,6 +365,14 @@ def test_a_live_llm_that_cannot_keep_up_answers_briefly_until_it_can(tmp_path: P
         while job.step():
             cost[0] = 1.0  # the call stopped: the LLM has the CPU again
     assert job.finished()
+    return session, schemas
+
+
+def test_a_live_llm_that_cannot_keep_up_answers_briefly_until_it_can(tmp_path: Path) -> None:
+    """Beside a video call the 1.5B model took 45-90 s per French minute, most of it writing its answer: live,
+    an LLM slower than half the meeting's pace is asked for the lists, one key point and a short summary
+    only, and for full answers again once it is well under that pace."""
+    session, schemas = _paced(tmp_path)
     briefs = [props["key_points"]["maxItems"] == 1 for props in schemas]
     assert briefs[:4] == [False, True, True, False]  # pace 0.8, then 0.43, then 0.25 (smoothed)
     assert all(props["summary"]["maxLength"] < 400 for props, brief in zip(schemas, briefs, strict=True) if brief)
@@ -376,35 +385,9 @@ def test_brief_answers_from_a_lighter_model_end_by_the_configured_models_pace(tm
     """Brief answers may come from a lighter model (`local`'s `brief_model`, about twice as fast): followed at
     its own speed, the stage would go back to full answers from the slow model at once and fall behind
     again. A brief window's time counts as many times as the model that answered it is lighter."""
-    data = script("en")
-    session = make_session(tmp_path / "lighter", data, llm="offline",
-                           summarize={"interval_minutes": 10.0, "window_minutes": 0.25})
-    cfg = settings(session, None)
-    clock, cost, briefs = [0.0], [12.0], []
-
-    class Lighter(FakeChat):
-        bounded_schema = True
-
-        def chat(self, messages: list[dict[str, str]], schema: dict[str, object], max_tokens: int,
-                 temperature: float) -> str:
-            props = schema["properties"]
-            if "decisions" in props:
-                briefs.append(props["key_points"]["maxItems"] == 1)
-                self.lighter = 4.0 if briefs[-1] else 1.0
-            clock[0] += cost[0]
-            return super().chat(messages, schema, max_tokens, temperature)
-
-    job = Summarizer(session, cfg, [Lighter(cfg, lambda messages: GOOD_EN)], now=lambda: clock[0])
-    batches = batches_of(segments_of(data), "en")
-    for i, batch in enumerate(batches):
-        write_batch(session, batch)
-        if i == len(batches) - 1:
-            write_end(session, batch.batch)
-        while job.step():
-            cost[0] = 1.0  # the lighter model's 1 s is the configured model's 4 s: 27 % of a window's time
-    assert job.finished()
+    _, schemas = _paced(tmp_path, lighter=4.0)  # the lighter model's 1 s is 4 s of the configured model's
     # without the scale: brief, brief, then full at 0.25 (the test above); here the pace stays over 30 %
-    assert briefs == [False, True, True, True, True], briefs
+    assert [props["key_points"]["maxItems"] == 1 for props in schemas] == [False, True, True, True, True]
 
 
 @pytest.mark.parametrize(("fold_windows", "expected"), [(2, ["window"] * 3 + ["fold", "window"]),
