@@ -240,6 +240,28 @@ def test_a_skipped_sentence_is_decoded_again_on_its_own(engine: Engine, three_tu
     assert [p.start for p in decoded.pieces] == sorted(p.start for p in decoded.pieces)
 
 
+def test_speech_at_the_start_of_a_call_is_not_decoded_twice_the_same_way(engine: Engine, demo: np.ndarray,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A skipped stretch is decoded with the audio before it, then alone, then sampled; at the start of a
+    call there is no audio before it, and the first two would be one clip decoded twice (a looping one cost
+    5 s of a live call beside the video call). Here every decode comes back empty: each stretch is a gap."""
+    decode, greedy = engine._decode, []
+
+    def deaf(audio: np.ndarray, offset: float, prompt: Any, temperatures: list[float], *args: Any,
+             **kwargs: Any) -> tuple[list[Piece], float | None]:
+        decode(audio, offset, prompt, temperatures, *args, **kwargs)
+        if kwargs.get("max_new_tokens") and temperatures == [0.0]:  # a stretch decoded again, greedy
+            greedy.append(offset + len(audio) / RATE)  # where the clip ends: its stretch's end
+        return [], None
+
+    monkeypatch.setattr(engine, "_decode", deaf)
+    decoded = engine.transcribe(np.concatenate([turn(demo, "hear"), pause(), turn(demo, "fine")]), 50.0)
+    first, second = decoded.gaps
+    assert first.start < 50.5 < second.start
+    assert len([e for e in greedy if e < second.start]) == 1  # no audio before it: one greedy decode, then sampled
+    assert len([e for e in greedy if e > second.start]) == 2  # with 3 s before it, then alone
+
+
 def test_speech_no_decode_puts_into_words_is_a_marked_gap_in_the_transcript_report_and_status(
         tmp_path: Path, three_turns: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     session = make_session(tmp_path / "20260101-0900-gap", sources=["system"], language="en")

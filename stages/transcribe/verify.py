@@ -31,6 +31,7 @@ log = logging.getLogger("transcribe")
 REDECODE_PAD_S = 0.3  # audio kept around a stretch decoded again on its own
 FILL_TEMPERATURES = [0.4, 0.8]  # a skipped stretch that greedy decoding still leaves empty is sampled
 FILL_CONTEXT_S = 3.0  # first with this much of the audio before it: Whisper hears a short clip alone badly
+SAME_CLIP_S = 0.5  # a clip with less context than this more is the same clip: its greedy decode is not tried again
 
 DecodeAlone = Callable[[Audio, float, list[float]], list[Piece]]  # (clip, its offset, temperatures)
 
@@ -41,10 +42,14 @@ class Checks:
     def __init__(self, decode: DecodeAlone, audio: Audio, offset: float, speech: list[Span]) -> None:
         self.decode, self.audio, self.offset, self.speech = decode, audio, offset, speech
 
+    def _clip(self, start: float, end: float) -> tuple[float, float]:
+        """[start, end] (session times) padded a little, as seconds into the call's audio."""
+        return (max(0.0, start - self.offset - REDECODE_PAD_S),
+                min(len(self.audio) / RATE, end - self.offset + REDECODE_PAD_S))
+
     def _alone(self, start: float, end: float, temperatures: list[float]) -> list[Piece]:
         """The pieces of [start, end] (session times, padded a little) decoded on their own."""
-        a = max(0.0, start - self.offset - REDECODE_PAD_S)
-        b = min(len(self.audio) / RATE, end - self.offset + REDECODE_PAD_S)
+        a, b = self._clip(start, end)
         return self.decode(self.audio[round(a * RATE):round(b * RATE)], self.offset + a, temperatures)
 
     def recheck(self, pieces: list[Piece]) -> list[Piece]:
@@ -99,7 +104,12 @@ class Checks:
         """The words that a decode without the prompt finds in `stretch`: first with the audio just before it,
         then the stretch alone, then sampled; None if none."""
         attempts = [(FILL_CONTEXT_S, [0.0]), (0.0, [0.0]), (0.0, FILL_TEMPERATURES)]
+        tried: list[tuple[float, list[float]]] = []
         for context, temperatures in attempts:
+            begins = self._clip(stretch.start - context, stretch.end)[0]
+            if any(abs(begins - b) < SAME_CLIP_S and t == temperatures for b, t in tried):
+                continue  # the call's audio began too soon to give it context: the same clip, the same decode
+            tried.append((begins, temperatures))
             got = self._alone(stretch.start - context, stretch.end, temperatures)
             found = [w for p in settle_repeats(got, [stretch]) for w in p.words
                      if stretch.start - COVER_TOLERANCE_S <= (w.start + w.end) / 2 <= stretch.end + COVER_TOLERANCE_S

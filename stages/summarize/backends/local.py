@@ -82,7 +82,6 @@ class LocalBackend(ChatBackend):
         self.prompt_dir: Path | None = None  # where llama.cpp keeps the instructions' cache (None: nowhere)
         self.prefix_files: list[str] = []  # the warmed language's files there: read back after a reload
         self.model = cfg.local.model  # the one loaded: the configured model, or `brief_model` for brief answers
-        self.model_bytes: dict[str, int] = {}  # each loaded model's file size, for `lighter`
         self.brief_usable: bool | None = None  # is `brief_model` installed (asked once)
 
     def describe(self) -> str:
@@ -163,7 +162,6 @@ class LocalBackend(ChatBackend):
         except Exception as exc:  # a bad GGUF, too little memory
             raise BackendError(f"could not load {path}: {exc}") from exc
         self.model_file, self.threads = str(path), threads
-        self.model_bytes[self.model] = path.stat().st_size
         log.info("local model loaded: %s (n_ctx %d, %d thread(s))", path.name, self.cfg.local.n_ctx, self.threads)
         self._restore_prefix()
 
@@ -205,21 +203,19 @@ class LocalBackend(ChatBackend):
         """Load `name` instead (a second or two: one model at a time keeps memory flat) with its own
         instructions' cache; the configured model again if the lighter one will not load."""
         log.info("local: %s for %s answers", name, "full" if name == self.cfg.local.model else "brief")
-        self.close()
-        self.model, self.prefix_files = name, []  # the other model's files: llama.cpp would refuse them
-        try:
-            self.warm(language)
-        except BackendError as exc:
-            if name == self.cfg.local.model:
-                raise
-            log.warning("local: the lighter model %r did not load (%s): brief answers from the configured one",
-                        name, exc)
-            self.brief_usable = False
+        for model in dict.fromkeys([name, self.cfg.local.model]):
             self.close()
-            self.model, self.prefix_files = self.cfg.local.model, []
-            self.warm(language)
-        configured = self.model_bytes.get(self.cfg.local.model)
-        self.lighter = configured / self.model_bytes[self.model] if configured else 1.0
+            self.model, self.prefix_files = model, []  # the other model's files: llama.cpp would refuse them
+            try:
+                self.warm(language)
+                break
+            except BackendError as exc:
+                if model == self.cfg.local.model:
+                    raise
+                log.warning("local: the lighter model %r did not load (%s): brief answers from the configured "
+                            "one", model, exc)
+                self.brief_usable = False
+        self.lighter = models.resolve(self.cfg.local.model).stat().st_size / Path(self.model_file).stat().st_size
 
     def _listen_address(self) -> str:
         """Where llama.cpp's HTTP listener goes: a unix socket (a path ending in .sock) where there are some."""
