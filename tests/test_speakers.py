@@ -244,6 +244,9 @@ def test_prompts_see_the_labels_and_a_name_beats_a_label_when_merging() -> None:
     assert "Speaker 1: Bob, can you send the figures?" in user and "Speaker 2: Yes, I will" in user
     assert "Speaker 1, Speaker 2: other people on the call" in user
     assert user.endswith("(owner = their label).\nAnswer:")  # the answer cue on its own line
+    brief = window_messages("en", 0, 60, segments, brief=True)[1]["content"]  # the 0.5B model copied the note
+    assert ("Transcript from 00:00:00 to 00:01:00 (Speaker 1, Speaker 2: other people on the call, told apart by "
+            "their voices):\nSpeaker 1: Bob") in brief and brief.endswith("the figures.\nAnswer:")
     merged = merge_items([ActionItem(owner="Speaker 2", task="send the figures"),
                           ActionItem(owner="Bob", task="send the figures")], "en")
     assert [(a.owner, a.task) for a in merged] == [("Bob", "send the figures")]

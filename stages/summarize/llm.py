@@ -169,7 +169,7 @@ class ChatBackend(Backend):
         the rules' items it left out are added back (`complete_lists`) and open questions are the rules'."""
         found = extract(task.segments, task.language, context=task.context)
         messages = prompts.window_messages(task.language, task.start, task.end, task.segments, task.vocabulary,
-                                           task.context, found if self.cfg.complete_lists else None)
+                                           task.context, found if self.cfg.complete_lists else None, task.brief)
         # an answer longer than its transcript is a model looping: do not wait for it
         budget = min(self.cfg.max_output_tokens, WINDOW_MIN_TOKENS + 2 * estimate_tokens(messages[-1]["content"]),
                      BRIEF_TOKENS if task.brief else self.cfg.max_output_tokens)

@@ -148,13 +148,15 @@ Answer:
 "summary":"The team settles on the simple version of the website and shares out the photos and the printer."}}"""
 
 WINDOW_USER = {
-    "fr": "Transcription de {start} à {end} :\n{transcript}\n",
-    "en": "Transcript from {start} to {end}:\n{transcript}\n",
+    "fr": "Transcription de {start} à {end}{voices} :\n{transcript}\n",
+    "en": "Transcript from {start} to {end}{voices}:\n{transcript}\n",
 }
 # Every window's prompt shows the part before it, "(nothing)" for the first: llama.cpp reuses a cached run
 # of tokens only from where the new prompt leaves the cached one, so the second window's minute before (the
 # first window's lines, cached) was read again while the first window's prompt went on with another heading
 # (demo, 2 threads: 564 of 1,385 tokens cached, 18.5 s)
+VOICES = {"fr": " ({voices} : d'autres personnes de l'appel, distinguées par leur voix)",
+          "en": " ({voices}: other people on the call, told apart by their voices)"}
 BEFORE = {"fr": "Juste avant (déjà résumé) :\n{transcript}\n\n",
           "en": "Just before (already summarized):\n{transcript}\n\n"}
 NOTHING = {"fr": "(rien)", "en": "(nothing)"}
@@ -211,21 +213,27 @@ def system(language: str) -> str:
 
 def window_messages(language: str, start: float, end: float, segments: list[Segment],
                     vocabulary: Sequence[str] = (), context: Sequence[Segment] = (),
-                    found: MiniSummary | None = None) -> list[dict[str, str]]:
-    """`context`: the lines just before the window; `found`: what the offline rules found in it, to check."""
+                    found: MiniSummary | None = None, brief: bool = False) -> list[dict[str, str]]:
+    """`context`: the lines just before the window; `found`: what the offline rules found in it, to check.
+
+    `brief`: the voices are named in the transcript's heading, not in a note after it: there the 0.5B model
+    that writes brief answers copied the note's "la tâche est à elle (owner = son étiquette)" as task after
+    task until its answer was cut (5 of 20 French windows beside the call)."""
     me, others = lang.speakers(language)
     family = _family(language)
     instructions = (WINDOW_FR if family == "fr" else WINDOW_EN).format(
         me=me, others=others, language_name=lang.english_name(language), **LIMITS)
+    voices = sorted({seg.speaker for seg in segments if number_of(seg.speaker) is not None})
     user = BEFORE[family].format(transcript=transcript_lines(list(context)) if context else NOTHING[family])
-    user += WINDOW_USER[family].format(start=clock(start), end=clock(end), transcript=transcript_lines(segments))
+    named = VOICES[family].format(voices=", ".join(voices)) if voices and brief else ""
+    user += WINDOW_USER[family].format(start=clock(start), end=clock(end), voices=named,
+                                       transcript=transcript_lines(segments))
     if found is not None and (found.decisions or found.action_items):
         head, decision, task = FOUND[family]
         user += "\n" + head + "".join(f"- {decision}: {d}\n" for d in found.decisions)
         user += "".join(f"- {task}: {a.owner or '?'}: {a.task}" + (f" ({a.due})" if a.due else "") + "\n"
                         for a in found.action_items)
-    voices = sorted({seg.speaker for seg in segments if number_of(seg.speaker) is not None})
-    if voices:  # after the transcript, so the cached fixed prefix stays the same
+    if voices and not brief:  # after the transcript, so the cached fixed prefix stays the same
         user += (f"\n\n{', '.join(voices)} : d'autres personnes de l'appel, distinguées par leur voix ; quand l'une "
                  "d'elles dit « je vais… », la tâche est à elle (owner = son étiquette).\n" if family == "fr" else
                  f"\n\n{', '.join(voices)}: other people on the call, told apart by their voices; when one of them "
