@@ -83,6 +83,7 @@ class LocalBackend(ChatBackend):
         self.prefix_files: list[str] = []  # the warmed language's files there: read back after a reload
         self.model = cfg.local.model  # the one loaded: the configured model, or `brief_model` for brief answers
         self.brief_usable: bool | None = None  # is `brief_model` installed (asked once)
+        self.configured_bytes = 0  # the configured model's file size, for `lighter`
 
     def describe(self) -> str:
         spec = models.MODELS.get(self.model or "default")
@@ -162,6 +163,10 @@ class LocalBackend(ChatBackend):
         except Exception as exc:  # a bad GGUF, too little memory
             raise BackendError(f"could not load {path}: {exc}") from exc
         self.model_file, self.threads = str(path), threads
+        size = path.stat().st_size
+        if self.model == self.cfg.local.model:
+            self.configured_bytes = size
+        self.lighter = self.configured_bytes / size if self.configured_bytes else 1.0
         log.info("local model loaded: %s (n_ctx %d, %d thread(s))", path.name, self.cfg.local.n_ctx, self.threads)
         self._restore_prefix()
 
@@ -215,7 +220,6 @@ class LocalBackend(ChatBackend):
                 log.warning("local: the lighter model %r did not load (%s): brief answers from the configured "
                             "one", model, exc)
                 self.brief_usable = False
-        self.lighter = models.resolve(self.cfg.local.model).stat().st_size / Path(self.model_file).stat().st_size
 
     def _listen_address(self) -> str:
         """Where llama.cpp's HTTP listener goes: a unix socket (a path ending in .sock) where there are some."""
