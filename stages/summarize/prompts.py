@@ -155,8 +155,10 @@ WINDOW_USER = {
 # of tokens only from where the new prompt leaves the cached one, so the second window's minute before (the
 # first window's lines, cached) was read again while the first window's prompt went on with another heading
 # (demo, 2 threads: 564 of 1,385 tokens cached, 18.5 s)
-VOICES = {"fr": " ({voices} : d'autres personnes de l'appel, distinguées par leur voix)",
-          "en": " ({voices}: other people on the call, told apart by their voices)"}
+VOICES = {"fr": "{voices} : d'autres personnes de l'appel, distinguées par leur voix",
+          "en": "{voices}: other people on the call, told apart by their voices"}
+OWN_TASKS = {"fr": " ; quand l'une d'elles dit « je vais… », la tâche est à elle (owner = son étiquette).\n",
+             "en": "; when one of them says \"I'll…\", the task is theirs (owner = their label).\n"}
 BEFORE = {"fr": "Juste avant (déjà résumé) :\n{transcript}\n\n",
           "en": "Just before (already summarized):\n{transcript}\n\n"}
 NOTHING = {"fr": "(rien)", "en": "(nothing)"}
@@ -225,8 +227,9 @@ def window_messages(language: str, start: float, end: float, segments: list[Segm
         me=me, others=others, language_name=lang.english_name(language), **LIMITS)
     voices = sorted({seg.speaker for seg in segments if number_of(seg.speaker) is not None})
     user = BEFORE[family].format(transcript=transcript_lines(list(context)) if context else NOTHING[family])
-    named = VOICES[family].format(voices=", ".join(voices)) if voices and brief else ""
-    user += WINDOW_USER[family].format(start=clock(start), end=clock(end), voices=named,
+    named = VOICES[family].format(voices=", ".join(voices))
+    heading = f" ({named})" if voices and brief else ""
+    user += WINDOW_USER[family].format(start=clock(start), end=clock(end), voices=heading,
                                        transcript=transcript_lines(segments))
     if found is not None and (found.decisions or found.action_items):
         head, decision, task = FOUND[family]
@@ -234,10 +237,7 @@ def window_messages(language: str, start: float, end: float, segments: list[Segm
         user += "".join(f"- {task}: {a.owner or '?'}: {a.task}" + (f" ({a.due})" if a.due else "") + "\n"
                         for a in found.action_items)
     if voices and not brief:  # after the transcript, so the cached fixed prefix stays the same
-        user += (f"\n\n{', '.join(voices)} : d'autres personnes de l'appel, distinguées par leur voix ; quand l'une "
-                 "d'elles dit « je vais… », la tâche est à elle (owner = son étiquette).\n" if family == "fr" else
-                 f"\n\n{', '.join(voices)}: other people on the call, told apart by their voices; when one of them "
-                 "says \"I'll…\", the task is theirs (owner = their label).\n")
+        user += "\n\n" + named + OWN_TASKS[family]
     if vocabulary:  # after the transcript, so the cached fixed prefix stays the same
         user += ("\nNoms et termes de cette réunion (à écrire ainsi) : " if family == "fr"
                  else "\nNames and terms of this meeting (spell them this way): ") + ", ".join(vocabulary) + "\n"
