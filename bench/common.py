@@ -38,9 +38,17 @@ def synth_meeting(lang: str, minutes: float, seed: int = 1, engine: str = "espea
             sys.exit(f"{MEETINGSYNTH} not found: the benchmarks need ../shared beside the project")
         subprocess.run([sys.executable, str(MEETINGSYNTH), "generate", "--lang", lang, "--minutes", str(minutes),
                         "--seed", str(seed), "-o", str(script)], check=True)
-        subprocess.run([sys.executable, str(MEETINGSYNTH), "render", str(script), "-o", str(wav),
-                        "--engine", engine], check=True)
+        render_script(sys.executable, script, wav, engine)
     return wav, wav.with_suffix(".ref.txt")
+
+
+def render_script(python: str | Path, script: Path, wav: Path, engine: str, *extra: str, quiet: bool = False) -> None:
+    """meetingsynth's `render`, the same bytes every time. sox adds fresh dither noise to each utterance it
+    converts, and on loop-prone audio Whisper's text moves with that noise: two renders of one script
+    differed in 7.3 M of 36.8 M bytes, so before/after runs compared different audio."""
+    subprocess.run([str(python), str(MEETINGSYNTH), "render", str(script), "-o", str(wav), "--engine", engine, *extra],
+                   check=True, env=dict(os.environ, SOX_OPTS="--no-dither"),
+                   stdout=subprocess.DEVNULL if quiet else None)
 
 
 def wer(reference: str, hypothesis: str, lang: str) -> float:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import MEETINGSYNTH, OUT
+from bench.common import MEETINGSYNTH, OUT, render_script
 from tests.spoolkit import decode_16k
 
 RATE = 16000
@@ -85,8 +85,7 @@ def generated(lang: str, seed: int, engine: str, minutes: float = 5.0) -> Callab
         script = wav.with_suffix(".json")
         subprocess.run([sys.executable, str(MEETINGSYNTH), "generate", "--lang", lang, "--minutes", str(minutes),
                         "--seed", str(seed), "-o", str(script)], check=True)
-        subprocess.run([python, str(MEETINGSYNTH), "render", str(script), "-o", str(wav), "--engine", engine,
-                        "--seed", str(seed)], check=True)
+        render_script(python, script, wav, engine, "--seed", str(seed))
         assert ref.exists(), f"meetingsynth wrote no {ref}"
     return build
 

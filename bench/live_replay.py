@@ -87,6 +87,9 @@ def replay(base: Session, work: Path, overrides: dict[str, object]) -> tuple[Ses
             shutil.copy(base.audio_end_path, session.audio_end_path)
             ended = True
         else:
+            if recapped := getattr(engine.model, "recapped", 0):
+                print(f"  {recapped} pass(es) reached the live token cap without a loop: decoded again in full",
+                      file=sys.stderr, flush=True)
             return session, [lags[i] for i in sorted(lags)], calls
 
 

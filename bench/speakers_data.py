@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import MEETINGSYNTH, OUT
+from bench.common import MEETINGSYNTH, OUT, render_script
 
 RATE = 16000
 DATA = OUT / "speakers"
@@ -84,8 +84,7 @@ def _generated(m: Meeting) -> None:
     path = m.stem.with_suffix(".json")
     path.write_text(json.dumps(script, ensure_ascii=False, indent=1), encoding="utf-8")
     python = str(KOKORO_PYTHON) if m.kind == "kokoro" else sys.executable
-    subprocess.run([python, str(MEETINGSYNTH), "render", str(path), "-o", str(m.stem.with_suffix(".wav")),
-                    "--engine", m.kind, "--seed", str(m.seed)], check=True, stdout=subprocess.DEVNULL)
+    render_script(python, path, m.stem.with_suffix(".wav"), m.kind, "--seed", str(m.seed), quiet=True)
     timeline = json.loads(m.stem.with_suffix(".timeline.json").read_text(encoding="utf-8"))
     _write_truth(m, [{"speaker": t["speaker"], "start": t["start"], "end": t["end"]} for t in timeline])
 

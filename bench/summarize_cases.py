@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import MEETINGSYNTH, OUT, ROOT, run_pipeline, wer
+from bench.common import MEETINGSYNTH, OUT, ROOT, render_script, run_pipeline, wer
 from stages.spool import Session
 from stages.summarize.scripted import make_session, write_transcript
 
@@ -72,8 +72,7 @@ def render(case: Case, engine: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     python = kokoro_python() if engine == "kokoro" else Path(sys.executable)
     tmp = out / f"{case.name}.part.wav"
-    subprocess.run([str(python), str(MEETINGSYNTH), "render", str(MEETINGS / f"{case.name}.json"), "-o", str(tmp),
-                    "--engine", engine], check=True)
+    render_script(python, MEETINGS / f"{case.name}.json", tmp, engine)
     for suffix in (".ref.txt", ".timeline.json"):
         tmp.with_suffix(suffix).replace(wav.with_suffix(suffix))
     tmp.replace(wav)

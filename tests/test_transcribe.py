@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -180,6 +181,34 @@ def test_the_model_refuses_another_pass_only_when_armed_after_a_loop(demo_pcm: n
         model.encode(features)
     model.begin_call()
     assert not model.armed and not model.looped
+
+
+def test_a_live_pass_stopped_by_its_token_cap_is_decoded_again_unless_it_looped(demo_pcm: np.ndarray,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live token cap ends a loop early and costs real speech nothing: the demo's first 13 s need
+    48 tokens; capped at 20 the pass stops and is decoded again in full. Were the capped text a loop (the
+    model cannot be made to loop on demand: `is_loop` says so here), it stays, and ends an armed call."""
+    from stages.transcribe import bounded
+
+    model = LoopBoundedWhisper(str(resolve("base")), device="cpu", compute_type="int8", cpu_threads=1)
+    clip = (demo_pcm[: 13 * RATE] / 32768).astype(np.float32)
+
+    def text(cap: int | None) -> str:
+        model.begin_call(cap)
+        model.armed = True
+        segments, _ = model.transcribe(clip, language="en", beam_size=5, word_timestamps=True)
+        said = []
+        with contextlib.suppress(LoopEnded):
+            for segment in segments:
+                said.append(segment.text.strip())
+        return " ".join(said)
+
+    whole = text(None)
+    assert "hear you fine" in whole and model.recapped == 0
+    assert text(20) == whole and model.recapped == 1
+    monkeypatch.setattr(bounded, "is_loop", lambda ratio: True)
+    cut = text(20)
+    assert model.looped and model.recapped == 1 and 0 < len(cut.split()) < len(whole.split()) // 2
 
 
 def test_whisper_threads_follow_the_cpu_left_free_and_the_words_stay(demo_pcm: np.ndarray,

@@ -131,6 +131,7 @@ class RemoteWhisper:
         self.next_try = 0.0
         self.delay = BACKOFF_S
         self.used: list[str] = []
+        self.token_cap: int | None = None  # the engine's, for the local model in a fallback
         self.last_label = self.label_remote
         self.warned: set[str] = set()
         if warning := scfg.unencrypted_warning():
@@ -150,9 +151,10 @@ class RemoteWhisper:
         if self.local is not None:
             self.local.armed = value  # the engine arms the model that decodes: the local one in a fallback
 
-    def begin_call(self) -> None:
+    def begin_call(self, token_cap: int | None = None) -> None:
+        self.token_cap = token_cap
         if self.local is not None:
-            self.local.begin_call()
+            self.local.begin_call(token_cap)
 
     def transcribe(self, audio: Audio, language: str | None = None, initial_prompt: str | list[int] | None = None,
                    temperature: float | list[float] | tuple[float, ...] = 0.0, vad_filter: bool = False,
@@ -211,7 +213,7 @@ class RemoteWhisper:
         if self.local is None:
             log.warning("loading the local model %s to transcribe while the server is down", self.cfg.model)
             self.local = self._load_local()
-            self.local.begin_call()
+            self.local.begin_call(self.token_cap)
         self.used.append(self.label_local)
         decoded: tuple[Any, Any] = self.local.transcribe(audio, **call)
         return decoded
