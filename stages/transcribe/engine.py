@@ -40,7 +40,7 @@ ALONE_TOKENS_PER_S = 16.0
 ALONE_TOKENS_MIN = 16
 ALONE_TOKENS_MAX = 220  # Whisper's 448 less the prompt's own tokens (hotwords take at most 223)
 # A live call's passes first stop at this many tokens per second of its audio (bounded.py): above the
-# densest 10-s batch of legitimate text measured live (9.9 per second), below a loop's 220-300 tokens.
+# densest 10-s batch of legitimate text measured live (9.9 per second), below the 224 a loop runs to.
 LIVE_TOKENS_PER_S = 12.0
 
 
