@@ -34,8 +34,10 @@ MAX_THREADS = 4  # CTranslate2's own default
 FOLLOW_EVERY_S = 30.0  # how often the free CPU is read again (a reading is the whole time since the last)
 # A clip decoded alone (the fidelity checks' re-decodes) may say at most this many tokens per second of
 # its audio: above the fastest speech measured (16 per second, 2-s segments of a French meeting; p50 6.5).
-# Unbounded, Whisper's window takes up to 444 tokens when it loops, about 10 s each on one thread beside
-# a call; a 5-s stretch is now bounded at 96.
+# Unbounded, a loop runs to 224 tokens, about 10 s on one thread beside a call. Passed as `max_new_tokens`
+# with no prompt, CTranslate2 4.8 stops at about half of it (the rule in bounded.py): a 5-s stretch is
+# bounded at 96 here and really gets 49, which cut 3 of 52 greedy re-decodes of the French bench meeting
+# short without a loop. Left as it is until bench.fidelity weighs the fix (it cost live time).
 ALONE_TOKENS_PER_S = 16.0
 ALONE_TOKENS_MIN = 16
 ALONE_TOKENS_MAX = 220  # Whisper's 448 less the prompt's own tokens (hotwords take at most 223)
