@@ -186,18 +186,18 @@ def next_prompt_is_clean(pieces: list[Piece]) -> bool:
 
 
 class Skipping:
-    """The engine's decode with the middle piece of its first main call taken away (a sentence Whisper skipped),
-    or, with `deaf`, every piece of the re-decodes too (speech no decode could put into words)."""
+    """The engine's decode with pieces of its first main call taken away (by default the second: a sentence
+    Whisper skipped), or, with `deaf`, every piece of the re-decodes too (speech no decode could put into words)."""
 
-    def __init__(self, engine: Engine, deaf: bool = False) -> None:
-        self.engine, self.deaf, self.calls = engine, deaf, 0
+    def __init__(self, engine: Engine, deaf: bool = False, drop: tuple[int, ...] = (1,)) -> None:
+        self.engine, self.deaf, self.drop, self.calls = engine, deaf, drop, 0
         self.decode = engine._decode
 
     def __call__(self, *args: Any, **kwargs: Any) -> tuple[list[Piece], float | None]:
         pieces, until = self.decode(*args, **kwargs)
         self.calls += 1
-        if self.calls == 1 and len(pieces) >= 3:
-            return pieces[:1] + pieces[2:], until
+        if self.calls == 1 and len(pieces) > max(self.drop):
+            return [p for i, p in enumerate(pieces) if i not in self.drop], until
         return ([] if self.deaf and self.calls > 1 else pieces), until
 
 
@@ -240,26 +240,45 @@ def test_a_skipped_sentence_is_decoded_again_on_its_own(engine: Engine, three_tu
     assert [p.start for p in decoded.pieces] == sorted(p.start for p in decoded.pieces)
 
 
+def test_stretches_a_call_skipped_are_decoded_again_together(engine: Engine, three_turns: np.ndarray,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two sentences skipped with one kept between them: one decode of the audio from before the first to the
+    end of the second finds both (each on its own cost a whole encode, and after a loop a call had five)."""
+    whole = engine.transcribe(three_turns, 5.0)
+    assert len(whole.pieces) >= 4
+    skipping = Skipping(engine, drop=(1, 3))
+    monkeypatch.setattr(engine, "_decode", skipping)
+    decoded = engine.transcribe(three_turns, 5.0)
+    assert decoded.gaps == [] and skipping.calls == 2  # the call's decode, then one for both stretches
+    for lost in (whole.pieces[1], whole.pieces[3]):
+        found = [p for p in decoded.pieces if p.start < lost.end and lost.start < p.end]
+        assert found and said(found, lost.text.split()[1]) >= 1, (lost, decoded.pieces)
+
+
 def test_speech_at_the_start_of_a_call_is_not_decoded_twice_the_same_way(engine: Engine, demo: np.ndarray,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A skipped stretch is decoded with the audio before it, then alone, then sampled; at the start of a
     call there is no audio before it, and the first two would be one clip decoded twice (a looping one cost
-    5 s of a live call beside the video call). Here every decode comes back empty: each stretch is a gap."""
+    5 s of a live call beside the video call). Two stretches are first decoded together, then each alone.
+    Here every decode comes back empty: each stretch is a gap."""
     decode, greedy = engine._decode, []
 
     def deaf(audio: np.ndarray, offset: float, prompt: Any, temperatures: list[float], *args: Any,
              **kwargs: Any) -> tuple[list[Piece], float | None]:
         decode(audio, offset, prompt, temperatures, *args, **kwargs)
         if kwargs.get("max_new_tokens") and temperatures == [0.0]:  # a stretch decoded again, greedy
-            greedy.append(offset + len(audio) / RATE)  # where the clip ends: its stretch's end
+            greedy.append((offset, offset + len(audio) / RATE))
         return [], None
 
     monkeypatch.setattr(engine, "_decode", deaf)
-    decoded = engine.transcribe(np.concatenate([turn(demo, "hear"), pause(), turn(demo, "fine")]), 50.0)
-    first, second = decoded.gaps
+    (only,) = engine.transcribe(turn(demo, "hear"), 50.0).gaps
+    assert only.start < 50.5 and len(greedy) == 1  # no audio before it: one greedy decode, then sampled
+    greedy.clear()
+    first, second = engine.transcribe(np.concatenate([turn(demo, "hear"), pause(), turn(demo, "fine")]), 50.0).gaps
     assert first.start < 50.5 < second.start
-    assert len([e for e in greedy if e < second.start]) == 1  # no audio before it: one greedy decode, then sampled
-    assert len([e for e in greedy if e > second.start]) == 2  # with 3 s before it, then alone
+    together, *alone = greedy
+    assert together[0] <= first.start and together[1] >= second.end  # both in one clip
+    assert [a < first.end for a, _ in alone] == [True, False]  # then each on its own, greedy once
 
 
 def test_speech_no_decode_puts_into_words_is_a_marked_gap_in_the_transcript_report_and_status(

@@ -83,11 +83,21 @@ class Checks:
         in one 28 s call). Alone, without the prompt, it is usually heard; when even a sampled
         decode gives nothing, the stretch is kept as a gap, so the transcript says that
         something was said there rather than pretending it was silence.
+
+        Several stretches are first decoded together, in one clip from just before the first to the end
+        of the last: a pass that looped leaves most of its call uncovered, and each stretch on its own
+        costs a whole encode (0.9 s on one thread) and overlaps its neighbours' context; live, the
+        French bench meeting's slowest call was four to five such decodes after a loop.
         """
         words = [w for p in pieces for w in p.words]
         gaps: list[Span] = []
-        for stretch in uncovered(self.speech, words, self.offset, end):
-            found = self._redecode(stretch, words)
+        stretches = uncovered(self.speech, words, self.offset, end)
+        together: list[Piece | None] = [None] * len(stretches)
+        if len(stretches) > 1:
+            got = self._alone(stretches[0].start - FILL_CONTEXT_S, stretches[-1].end, [0.0])
+            together = [self._found(got, stretch, words, self.speech) for stretch in stretches]
+        for stretch, joint in zip(stretches, together, strict=True):
+            found = joint or self._redecode(stretch, words, context=len(stretches) == 1)
             if found is None:
                 log.warning("%.1f-%.1f s: speech that no decode put into words: kept as a gap",
                             stretch.start, stretch.end)
@@ -100,22 +110,32 @@ class Checks:
         pieces.sort(key=lambda p: p.start)
         return pieces, gaps
 
-    def _redecode(self, stretch: Span, words: list[Word]) -> Piece | None:
-        """The words that a decode without the prompt finds in `stretch`: first with the audio just before it,
-        then the stretch alone, then sampled; None if none."""
-        attempts = [(FILL_CONTEXT_S, [0.0]), (0.0, [0.0]), (0.0, FILL_TEMPERATURES)]
+    def _redecode(self, stretch: Span, words: list[Word], context: bool) -> Piece | None:
+        """The words that a decode without the prompt finds in `stretch`: first with the audio just before it
+        (unless it was decoded with its neighbours, which gave it that), then the stretch alone, then sampled;
+        None if none."""
+        attempts = [(FILL_CONTEXT_S, [0.0])] if context else []
+        attempts += [(0.0, [0.0]), (0.0, FILL_TEMPERATURES)]
         tried: list[tuple[float, list[float]]] = []
-        for context, temperatures in attempts:
-            begins = self._clip(stretch.start - context, stretch.end)[0]
+        for before, temperatures in attempts:
+            begins = self._clip(stretch.start - before, stretch.end)[0]
             if any(abs(begins - b) < SAME_CLIP_S and t == temperatures for b, t in tried):
                 continue  # the call's audio began too soon to give it context: the same clip, the same decode
             tried.append((begins, temperatures))
-            got = self._alone(stretch.start - context, stretch.end, temperatures)
-            found = [w for p in settle_repeats(got, [stretch]) for w in p.words
-                     if stretch.start - COVER_TOLERANCE_S <= (w.start + w.end) / 2 <= stretch.end + COVER_TOLERANCE_S
-                     and not any(o.start < w.end and w.start < o.end for o in words)]
-            if found:
-                confidence = min(p.confidence for p in got)
-                return Piece(found[0].start, found[-1].end, "".join(w.text for w in found).strip(), confidence,
-                             words=tuple(found))
+            found = self._found(self._alone(stretch.start - before, stretch.end, temperatures), stretch, words,
+                                [stretch])
+            if found is not None:
+                return found
         return None
+
+    @staticmethod
+    def _found(got: list[Piece], stretch: Span, words: list[Word], speech: list[Span]) -> Piece | None:
+        """The words of a re-decode (`got`, whose repetitions are judged against `speech`) that fall in
+        `stretch` and on no word already there, as one piece; None if none."""
+        found = [w for p in settle_repeats(got, speech) for w in p.words
+                 if stretch.start - COVER_TOLERANCE_S <= (w.start + w.end) / 2 <= stretch.end + COVER_TOLERANCE_S
+                 and not any(o.start < w.end and w.start < o.end for o in words)]
+        if not found:
+            return None
+        return Piece(found[0].start, found[-1].end, "".join(w.text for w in found).strip(),
+                     min(p.confidence for p in got), words=tuple(found))
