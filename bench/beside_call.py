@@ -86,9 +86,12 @@ def backlog(windows: list[dict[str, Any]], step: float = 5.0) -> list[tuple[floa
 
 
 def grows(lags: list[float]) -> bool:
-    """The lag grows when the last third's maximum is well above the first third's (not one burst)."""
+    """The lag grows when the last third's 90th percentile is well above the first third's: a pipeline falling
+    behind lifts most of its batches' lags, one slow call lifts one (the lag max judges those). Until 1e4c8fc
+    the thirds' maxima were compared, which one burst in the last third failed (18.1 against 28.6 s, where
+    the thirds' p50 and p90 were 13.0 / 15.9 and 12.7 / 15.7 s)."""
     third = max(1, len(lags) // 3)
-    return max(lags[-third:]) > max(lags[:third]) + 10.0
+    return percentile(lags[-third:], 0.9) > percentile(lags[:third], 0.9) + 10.0
 
 
 def run_one(audio: Path, args: argparse.Namespace, llm: str, load: float, call_setup: tuple[str, int] | None,
@@ -134,7 +137,7 @@ def run_one(audio: Path, args: argparse.Namespace, llm: str, load: float, call_s
         "date": time.strftime("%Y-%m-%d %H:%M"), "command": "python -m bench.beside_call " + " ".join(sys.argv[1:]),
         "elapsed_s": elapsed, "meeting_min": len(lags) / 6,
         "lag_p50": percentile(lags, 0.5), "lag_p95": percentile(lags, 0.95), "lag_max": max(lags, default=0.0),
-        "lag_grows": grows(lags) if lags else False, "lags": lags,
+        "lag_grows": grows(lags), "lags": lags,
         "window_s_p50": statistics.median([w["seconds"] for w in calls]) if calls else 0.0,
         "window_s_max": max((w["seconds"] for w in calls), default=0.0),
         "windows": len(windows), "llm_calls": len(calls), "joined": sum(w["joined"] for w in calls),
@@ -153,7 +156,7 @@ def row(r: dict[str, Any]) -> str:
     ruled = f" ({r['by_rules']} by the rules)" if r.get("by_rules") else ""
     return (f"| {r.get('variant', r['label'])} | {r['lang']} | {r['llm']} | {load} | "
             f"{r['lag_p50']:.1f} / {r['lag_p95']:.1f} / "
-            f"{r['lag_max']:.1f}{' growing' if r['lag_grows'] else ''} | {r['window_s_p50']:.1f} / "
+            f"{r['lag_max']:.1f}{' growing' if grows(r['lags']) else ''} | {r['window_s_p50']:.1f} / "
             f"{r['window_s_max']:.1f} | {r['llm_calls']} for {r['windows']}{ruled} | {r['backlog_max']} | "
             f"{r['report_after_last_transcript_s']:.1f} | {fps} |")
 
@@ -165,7 +168,7 @@ HEADER = ("| variant | lang | LLM | call's load, cores | live lag p50 / p95 / ma
 
 def verdict(r: dict[str, Any]) -> str:
     """The issue's bar, for a run beside one core of two."""
-    checks = [("lag max <= 30 s and not growing", r["lag_max"] <= 30.0 and not r["lag_grows"]),
+    checks = [("lag max <= 30 s and not growing", r["lag_max"] <= 30.0 and not grows(r["lags"])),
               ("summaries at most one window behind (<= 2 waiting, the one in hand included)", r["backlog_max"] <= 2),
               (f"report <= {5 if r['llm'] == 'offline' else 30} s after the last transcript file",
                r["report_after_last_transcript_s"] <= (5.0 if r["llm"] == "offline" else 30.0)),
