@@ -38,8 +38,13 @@ VARIANTS: dict[str, dict[str, object]] = {
 }
 
 
-def replay(base: Session, work: Path, overrides: dict[str, object]) -> tuple[Session, list[float], list[float]]:
-    """(session, lag per batch, seconds per call) of a simulated live run on a copy of `base`."""
+Call = tuple[Audio, float, list[int] | None, bool]  # what the engine was given: audio, offset, prompt, open end
+
+
+def replay(base: Session, work: Path, overrides: dict[str, object],
+           record: list[Call] | None = None) -> tuple[Session, list[float], list[float]]:
+    """(session, lag per batch, seconds per call) of a simulated live run on a copy of `base`; the calls made
+    are appended to `record` (bench.fixed_calls decodes them again)."""
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(base.path, work, ignore=shutil.ignore_patterns("transcript", "audio", "*.lock"))
     session = Session(work)
@@ -49,6 +54,8 @@ def replay(base: Session, work: Path, overrides: dict[str, object]) -> tuple[Ses
     engine = Engine(cfg, manifest.language, live=True)
 
     def transcribe(audio: Audio, offset: float, prompt: list[int] | None = None, open_end: bool = False) -> Decoded:
+        if record is not None:
+            record.append((audio.copy(), offset, list(prompt) if prompt else None, open_end))
         t0 = time.monotonic()
         decoded = engine.transcribe(audio, offset, prompt, open_end)
         if (spent := time.monotonic() - t0) > SLOW_S:
