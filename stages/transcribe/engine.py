@@ -174,11 +174,13 @@ class Engine:
         """A stretch decoded on its own: no prompt, no loop bound, no more tokens than its length can hold
         (the fidelity checks' decode)."""
         return self._decode(audio, offset, None, temperatures, bounded=False,
-                            max_new_tokens=alone_token_cap(len(audio) / RATE))[0]
+                            max_new_tokens=alone_token_cap(len(audio) / RATE), ends_at_loop=True)[0]
 
     def _decode(self, audio: Audio, offset: float, prompt: list[int] | None, temperatures: list[float],
-                bounded: bool, max_new_tokens: int | None = None) -> tuple[list[Piece], float | None]:
-        """One faster-whisper call: its filtered pieces, and where a repetition loop ended it (if `bounded`)."""
+                bounded: bool, max_new_tokens: int | None = None,
+                ends_at_loop: bool = False) -> tuple[list[Piece], float | None]:
+        """One faster-whisper call: its filtered pieces, and where a repetition loop ended it (if `bounded`, once
+        it has moved on; at once if `ends_at_loop`: a re-decode's next attempt takes what a loop left)."""
         import ctranslate2
 
         from stages.transcribe.bounded import LoopEnded
@@ -211,11 +213,16 @@ class Engine:
         try:
             for seg in segments:
                 decoded_to = min(duration, max(decoded_to, seg.end))
-                self.model.armed = bounded and decoded_to >= MIN_PROGRESS_S  # live: a loop may end the call
+                # live: a loop may end the call
+                self.model.armed = ends_at_loop or (bounded and decoded_to >= MIN_PROGRESS_S)
                 if piece := to_piece(seg, offset, duration, self.language or "", self.cfg):
                     out.append(piece)
         except LoopEnded:
-            log.info("a repetition loop ended the call at %.1f s; the rest goes to the next call", offset + decoded_to)
+            if bounded:
+                log.info("a repetition loop ended the call at %.1f s; the rest goes to the next call",
+                         offset + decoded_to)
+            else:
+                log.info("a repetition loop ended a re-decode at %.1f s", offset + decoded_to)
             return out, decoded_to
         finally:
             release_freed_memory()
