@@ -171,8 +171,8 @@ class Engine:
         return Decoded(pieces, until, gaps)
 
     def _decode_alone(self, audio: Audio, offset: float, temperatures: list[float]) -> list[Piece]:
-        """A stretch decoded on its own: no prompt, no loop bound, no more tokens than its length can hold
-        (the fidelity checks' decode)."""
+        """A stretch decoded on its own: no prompt, no more tokens than its length can hold, no pass after one
+        that loops (the fidelity checks' decode)."""
         return self._decode(audio, offset, None, temperatures, bounded=False,
                             max_new_tokens=alone_token_cap(len(audio) / RATE), ends_at_loop=True)[0]
 

@@ -92,12 +92,12 @@ class Checks:
         words = [w for p in pieces for w in p.words]
         gaps: list[Span] = []
         stretches = uncovered(self.speech, words, self.offset, end)
-        together: list[Piece | None] = [None] * len(stretches)
+        together = None
         if len(stretches) > 1:
-            got = self._alone(stretches[0].start - FILL_CONTEXT_S, stretches[-1].end, [0.0])
-            together = [self._found(got, stretch, words, self.speech) for stretch in stretches]
-        for stretch, joint in zip(stretches, together, strict=True):
-            found = joint or self._redecode(stretch, words, context=len(stretches) == 1)
+            together = self._alone(stretches[0].start - FILL_CONTEXT_S, stretches[-1].end, [0.0])
+        for stretch in stretches:
+            found = self._found(together, stretch, words, self.speech) if together is not None else None
+            found = found or self._redecode(stretch, words, context=together is None)
             if found is None:
                 log.warning("%.1f-%.1f s: speech that no decode put into words: kept as a gap",
                             stretch.start, stretch.end)
