@@ -94,9 +94,9 @@ class Checks:
         stretches = uncovered(self.speech, words, self.offset, end)
         together = None
         if len(stretches) > 1:
-            together = self._alone(stretches[0].start - FILL_CONTEXT_S, stretches[-1].end, [0.0])
+            together = heard(self._alone(stretches[0].start - FILL_CONTEXT_S, stretches[-1].end, [0.0]), self.speech)
         for stretch in stretches:
-            found = self._found(together, stretch, words, self.speech) if together is not None else None
+            found = found_in(together, stretch, words) if together is not None else None
             found = found or self._redecode(stretch, words, context=together is None)
             if found is None:
                 log.warning("%.1f-%.1f s: speech that no decode put into words: kept as a gap",
@@ -122,20 +122,29 @@ class Checks:
             if any(abs(begins - b) < SAME_CLIP_S and t == temperatures for b, t in tried):
                 continue  # the call's audio began too soon to give it context: the same clip, the same decode
             tried.append((begins, temperatures))
-            found = self._found(self._alone(stretch.start - before, stretch.end, temperatures), stretch, words,
-                                [stretch])
+            found = found_in(heard(self._alone(stretch.start - before, stretch.end, temperatures), [stretch]),
+                             stretch, words)
             if found is not None:
                 return found
         return None
 
-    @staticmethod
-    def _found(got: list[Piece], stretch: Span, words: list[Word], speech: list[Span]) -> Piece | None:
-        """The words of a re-decode (`got`, whose repetitions are judged against `speech`) that fall in
-        `stretch` and on no word already there, as one piece; None if none."""
-        found = [w for p in settle_repeats(got, speech) for w in p.words
-                 if stretch.start - COVER_TOLERANCE_S <= (w.start + w.end) / 2 <= stretch.end + COVER_TOLERANCE_S
-                 and not any(o.start < w.end and w.start < o.end for o in words)]
-        if not found:
-            return None
-        return Piece(found[0].start, found[-1].end, "".join(w.text for w in found).strip(),
-                     min(p.confidence for p in got), words=tuple(found))
+
+Heard = tuple[list[Word], float]  # a re-decode's words, its repetitions judged, and its confidence
+
+
+def heard(got: list[Piece], speech: list[Span]) -> Heard:
+    """What a re-decode heard, its repetitions judged against `speech` once (the joint decode serves every
+    stretch, and each judging logs what it cut)."""
+    return [w for p in settle_repeats(got, speech) for w in p.words], min((p.confidence for p in got), default=0.0)
+
+
+def found_in(decode: Heard, stretch: Span, words: list[Word]) -> Piece | None:
+    """The words of a re-decode that fall in `stretch` and on no word already there, as one piece; None if none."""
+    decoded, confidence = decode
+    found = [w for w in decoded
+             if stretch.start - COVER_TOLERANCE_S <= (w.start + w.end) / 2 <= stretch.end + COVER_TOLERANCE_S
+             and not any(o.start < w.end and w.start < o.end for o in words)]
+    if not found:
+        return None
+    return Piece(found[0].start, found[-1].end, "".join(w.text for w in found).strip(), confidence,
+                 words=tuple(found))
