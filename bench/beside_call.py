@@ -12,8 +12,8 @@ session of its own) takes about the given number of cores. Figures per run, all 
 spool's files: the live lag of every batch (p50/p95/max, and whether it grows), the LLM's
 seconds per window, how many windows waited for the LLM over time (the backlog), the report
 after the last transcript file, and the call's own frame rate and CPU. Results go to
-bench/results/beside-call/LABEL-LANG-LLM-LOAD.json (the session, its audio left out, to
-bench/out/beside-call/); `--publish` writes every saved run's row
+bench/results/beside-call/LABEL-LANG-LLM-LOAD.json (the session, its audio left out unless
+`--keep-audio`, to bench/out/beside-call/); `--publish` writes every saved run's row
 into BENCHMARKS.md. Needs ffmpeg, PulseAudio and ../shared/tools/meetingsynth.py.
 """
 
@@ -126,7 +126,8 @@ def run_one(audio: Path, args: argparse.Namespace, llm: str, load: float, call_s
     (session,) = [p for p in spool.iterdir() if p.is_dir()]
     kept = OUT / "beside-call" / f"{args.label}-{args.lang}-{llm}-{load:g}"
     shutil.rmtree(kept, ignore_errors=True)
-    shutil.copytree(session, kept, ignore=shutil.ignore_patterns("*.wav"))  # logs and files, for a closer look
+    # logs and files, for a closer look; with the audio, a slow call can be decoded again exactly as it ran
+    shutil.copytree(session, kept, ignore=None if args.keep_audio else shutil.ignore_patterns("*.wav"))
     windows = window_times(session)
     lags = batch_lags(session)
     calls, ruled = llm_calls(windows, llm)
@@ -237,6 +238,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, help="a pipeline.toml for the meeting assistant (a variant)")
     parser.add_argument("--label", default="main", help="names the variant in the results")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--keep-audio", action="store_true", help="keep the session's WAV files in bench/out too")
     parser.add_argument("--publish", action="store_true", help="run nothing: write BENCHMARKS.md from saved runs")
     args = parser.parse_args()
     if args.publish:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -152,8 +153,10 @@ class Transcription:
         cut_at = None if final_piece else choose_cut(spans, limit - start, self.earliest_cut)
         cut = start + cut_at if cut_at is not None else limit
         prompt = cur.context[-self.cfg.prompt_tokens:] if self.cfg.prompt_tokens else None
+        began = time.monotonic()
         decoded = self.transcribe(audio[: round((cut - start) * RATE)], start, prompt,
                                   open_end=not final_piece and cut_at is None)
+        took = time.monotonic() - began
         pieces = decoded.pieces
         # the call may end early (a repetition loop, a last segment to redo): the next one starts there
         new_cursor = cut if decoded.until is None else start + decoded.until
@@ -165,8 +168,8 @@ class Transcription:
                                  text="", confidence=0.0, gap=True) for g in decoded.gaps)
         cur.carry.sort(key=lambda s: s.start)
         cur.cursor = new_cursor
-        log.info("%s %.1f-%.1f s: %d segment(s)%s", channel, start, new_cursor, len(pieces),
-                 "" if cut_at is None else f", cut in a pause at {cut:.1f} s")
+        log.info("%s %.1f-%.1f s: %d segment(s)%s, decoded in %.1f s", channel, start, new_cursor, len(pieces),
+                 "" if cut_at is None else f", cut in a pause at {cut:.1f} s", took)
         return True
 
     def _write_ready(self, batches: list[Batch], pending: list[Batch]) -> bool:
