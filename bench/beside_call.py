@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -99,14 +98,7 @@ def run_one(audio: Path, args: argparse.Namespace, llm: str, load: float, call_s
     env = dict(os.environ, MEETING_ASSISTANT_NO_USER_CONFIG="1")
     sink = ensure_sink()
     call = Call(call_setup[0], call_setup[1], spool).start() if call_setup else None
-    stop = threading.Event()
-
-    def watch() -> None:
-        while not stop.wait(SAMPLE_S):
-            if call is not None:
-                call.sample()
-
-    threading.Thread(target=watch, daemon=True).start()
+    sampling = call.sample_every(SAMPLE_S) if call is not None else None
     try:
         time.sleep(5.0)  # the call runs before the meeting assistant starts, as on a laptop
         command = [sys.executable, str(ROOT / "supervisor.py"), "up", "--name", f"beside {load:g}", "--source",
@@ -118,8 +110,8 @@ def run_one(audio: Path, args: argparse.Namespace, llm: str, load: float, call_s
         code = proc.wait()
         elapsed = time.monotonic() - t0
     finally:
-        stop.set()
-        if call is not None:
+        if call is not None and sampling is not None:
+            sampling.set()
             call.stop()
     if code != 0:
         sys.exit(f"supervisor up exited {code}: see the logs under {spool}")

@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,17 @@ class Call:
         if self._last is not None and now - self._last[0] > 0.5:
             self.cores.append((cpu - self._last[1]) / (now - self._last[0]))
         self._last = (now, cpu)
+
+    def sample_every(self, seconds: float) -> threading.Event:
+        """Sample in the background until the returned event is set (set it before `stop`)."""
+        done = threading.Event()
+
+        def run() -> None:
+            while not done.wait(seconds):
+                self.sample()
+
+        threading.Thread(target=run, daemon=True).start()
+        return done
 
     def stop(self) -> None:
         for proc in self.procs:

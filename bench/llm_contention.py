@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import wave
 from pathlib import Path
@@ -101,24 +100,19 @@ def main() -> None:
             preset, streams, cores = calibrate(args.call, Path(tmp))
             print(f"beside a call: {streams} stream(s) x264 {preset}, {cores:.2f} cores alone", flush=True)
             call = Call(preset, streams, Path(tmp)).start()
-            threading.Thread(target=_sample, args=(call,), daemon=True).start()
+            sampling = call.sample_every(2.0)
             time.sleep(5.0)  # the call runs first, as on a laptop
         try:
             rows = _conditions(me, args.beside.split(","))
         finally:
             if call is not None:
+                sampling.set()
                 call.stop()
     if call is not None:
         found = call.summary()
         print(f"the call: {found.get('fps_mean', 0):.1f} fps (worst 10 s {found.get('fps_worst_10s', 0):.1f}), "
               f"{found.get('cores_mean', 0):.2f} cores")
     _table(rows)
-
-
-def _sample(call: Call) -> None:
-    while call.procs and call.procs[0].poll() is None:
-        time.sleep(2.0)
-        call.sample()
 
 
 def _conditions(me: list[str], conditions: list[str]) -> list[tuple[str, list[float]]]:
