@@ -213,7 +213,7 @@ class Engine:
         try:
             for seg in segments:
                 decoded_to = min(duration, max(decoded_to, seg.end))
-                # live: a loop may end the call
+                # a loop may end a live call (once it has moved on) or a re-decode (at once)
                 self.model.armed = ends_at_loop or (bounded and decoded_to >= MIN_PROGRESS_S)
                 if piece := to_piece(seg, offset, duration, self.language or "", self.cfg):
                     out.append(piece)
