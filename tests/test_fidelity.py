@@ -255,6 +255,49 @@ def test_stretches_a_call_skipped_are_decoded_again_together(engine: Engine, thr
         assert found and said(found, lost.text.split()[1]) >= 1, (lost, decoded.pieces)
 
 
+def test_after_a_loop_a_live_call_leaves_the_speech_it_skipped_to_the_next_call(
+        engine: Engine, three_turns: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loop ended the call and was dropped (its copies lay over speech they do not hold): the speech it covered
+    has no words. Decoded again alone, it often loops too (14-21 s of a live call beside the video call); live,
+    the call ends before it and the next call decodes it. An import decodes it again within the call."""
+    whole = engine.transcribe(three_turns, 5.0)
+    assert len(whole.pieces) >= 3
+    first, lost = whole.pieces[0], whole.pieces[1]
+    decode, offsets = engine._decode, []
+
+    def looping(*args: Any, **kwargs: Any) -> tuple[list[Piece], float | None]:
+        pieces, until = decode(*args, **kwargs)
+        offsets.append(args[1])
+        if len(offsets) == 1:  # the call's own decode: a loop after its first sentence ended it
+            return pieces[:1], whole.pieces[2].end - 5.0
+        return pieces, until
+
+    monkeypatch.setattr(engine, "_decode", looping)
+    decoded = engine.transcribe(three_turns, 5.0)
+    assert decoded.gaps == []
+    if not engine.live:
+        assert len(offsets) >= 2 and said(decoded.pieces, lost.text.split()[1]) >= 1, decoded.pieces
+        return
+    assert len(offsets) == 1 and [p.text for p in decoded.pieces] == [first.text]  # nothing decoded again
+    assert decoded.until is not None and first.end <= 5.0 + decoded.until <= lost.start + 0.3
+    monkeypatch.setattr(engine, "_decode", decode)
+    following = engine.transcribe(three_turns[round(decoded.until * RATE):], 5.0 + decoded.until)
+    assert said(following.pieces, lost.text.split()[1]) >= 1, (lost, following.pieces)
+
+
+def test_a_loop_at_the_start_of_a_live_call_leaves_its_speech_to_the_re_decodes() -> None:
+    """The next call must start at least a second further on: a loop sooner than that is decoded again in the call."""
+    from stages.transcribe.verify import hand_on
+
+    def looped(at: float) -> Piece:
+        said_ = words((at, at + 0.3, "Je"), (at + 0.3, at + 0.4, "suis"), (at + 0.4, at + 0.6, "là"))
+        return Piece(at, at + 0.6, "Je suis là", 0.9, loop=True, words=tuple(said_))
+
+    assert hand_on([looped(50.2)], [Span(50.2, 58.0)], 50.0, 58.0) is None
+    kept, until = hand_on([looped(51.7)], [Span(51.7, 58.0)], 50.0, 58.0) or ([], 0.0)
+    assert kept == [looped(51.7)] and until == pytest.approx(2.3)
+
+
 def test_speech_at_the_start_of_a_call_is_not_decoded_twice_the_same_way(engine: Engine, demo: np.ndarray,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A skipped stretch is decoded with the audio before it, then alone, then sampled; at the start of a

@@ -17,7 +17,7 @@ from stages.config import TranscribeConfig
 from stages.transcribe import filters, models
 from stages.transcribe.fidelity import crammed, settle_repeats
 from stages.transcribe.pieces import Decoded, Piece, Word
-from stages.transcribe.verify import Checks
+from stages.transcribe.verify import MIN_PROGRESS_S, Checks, hand_on
 from stages.transcribe.windowing import Span, speech_spans
 from stages.wavio import RATE, Audio
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("transcribe")
 PROMPT_RESET_TEMPERATURE = 0.5  # faster-whisper's prompt_reset_on_temperature
-MIN_PROGRESS_S = 1.0  # a call ended by a loop must have moved at least this far
 MAX_CHARS_PER_S = 30.0  # twice as fast as anyone speaks: text with less time than this had no audio
 END_S = 0.05  # a segment ending this close to the end of a call's audio ran into its padding
 COMPRESSION_FALLBACK: float | None = None
@@ -156,6 +155,9 @@ class Engine:
         speech = [Span(offset + s.start, offset + s.end) for s in speech_spans(audio, self.cfg.pause_ms)]
         pieces, until = self._decode(audio, offset, prompt, self.temperatures, bounded=self.live)
         pieces = settle_repeats(pieces, speech)
+        if self.live and (until is not None or any(p.loop for p in pieces)):
+            pieces, until = hand_on(pieces, speech, offset, offset + (duration if until is None else until)) or (
+                pieces, until)
         if until is None and not self.live:
             pieces, until = end_at_loop(pieces, offset, duration)
             if until is not None:

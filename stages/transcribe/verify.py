@@ -31,6 +31,7 @@ log = logging.getLogger("transcribe")
 REDECODE_PAD_S = 0.3  # audio kept around a stretch decoded again on its own
 FILL_TEMPERATURES = [0.4, 0.8]  # a skipped stretch that greedy decoding still leaves empty is sampled
 FILL_CONTEXT_S = 3.0  # first with this much of the audio before it: Whisper hears a short clip alone badly
+MIN_PROGRESS_S = 1.0  # a call ended early (a loop, speech left to the next call) must have moved this far
 SAME_CLIP_S = 0.5  # a clip with less context than this more is the same clip: its greedy decode is not tried again
 
 DecodeAlone = Callable[[Audio, float, list[float]], list[Piece]]  # (clip, its offset, temperatures)
@@ -127,6 +128,33 @@ class Checks:
             if found is not None:
                 return found
         return None
+
+
+def hand_on(pieces: list[Piece], speech: list[Span], offset: float, end: float) -> tuple[list[Piece], float] | None:
+    """A live call that looped: its pieces before the first speech it left without words, and where (seconds
+    into its audio) the next call starts to decode that speech; None if that is too soon to move on.
+
+    After a loop, most of the call's speech is uncovered, and decoded alone it often loops again: beside a
+    video call, the French bench meeting's slowest live calls were a looping main pass (12-14 s on one
+    thread) and then 14-21 s of re-decodes, two thirds of them looping too. The next call decodes that
+    audio anyway, with a fresh prompt after a loop and the audio after it as context, for the cost of its
+    words: the encoder pass is paid once per call whatever its length.
+    """
+    words = [w for p in pieces for w in p.words]
+    stretches = uncovered(speech, words, offset, end)
+    if not stretches:
+        return None
+    cut = max([stretches[0].start - REDECODE_PAD_S] + [w.end for w in words if w.end <= stretches[0].start])
+    kept = []
+    for piece in pieces:
+        if piece.end > cut + COVER_TOLERANCE_S:
+            cut = min(cut, piece.start)  # a piece on both sides of the stretch is decoded again, whole
+            break
+        kept.append(piece)
+    if cut - offset < MIN_PROGRESS_S:
+        return None
+    log.info("%.1f-%.1f s: speech the looping call left without words goes to the next call", cut, end)
+    return kept, cut - offset
 
 
 Heard = tuple[list[Word], float]  # a re-decode's words, its repetitions judged, and its confidence
