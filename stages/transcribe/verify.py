@@ -136,7 +136,7 @@ def hand_on(pieces: list[Piece], speech: list[Span], offset: float, end: float) 
 
     After a loop, most of the call's speech is uncovered, and decoded alone it often loops again: beside a
     video call, the French bench meeting's slowest live calls were a looping main pass (12-14 s on one
-    thread) and then 14-21 s of re-decodes, two thirds of them looping too. The next call decodes that
+    thread) and then 14-21 s of re-decodes, most of which looped again. The next call decodes that
     audio anyway, with a fresh prompt after a loop and the audio after it as context, for the cost of its
     words: the encoder pass is paid once per call whatever its length.
     """
