@@ -43,6 +43,32 @@ def test_echo_of_the_speakers_in_the_mic_is_dropped_but_real_mic_speech_kept() -
     assert kept[1].text.startswith("I disagree")
 
 
+def test_echo_of_several_sentences_is_dropped_when_the_system_channel_is_cut_by_sentence() -> None:
+    segments = [seg("system", 1.0, 3.0, "We ship on Friday."), seg("system", 3.2, 6.0, "Then we tell the client."),
+                seg("mic", 1.1, 6.1, "we ship on friday then we tell the client")]
+    assert [s.channel for s in drop_echo(segments)] == ["system", "system"]
+
+
+def test_a_segment_is_cut_into_its_sentences_where_each_is_long_enough_to_tell_its_voice() -> None:
+    from stages.transcribe.pieces import Piece, Word, sentences
+
+    def piece(*words: tuple[float, float, str]) -> Piece:
+        ws = tuple(Word(a, b, t) for a, b, t in words)
+        return Piece(words[0][0], words[-1][1] + 0.5, "".join(w.text for w in ws), 0.9, words=ws)
+
+    two = piece((0.0, 0.4, " Can"), (0.4, 0.8, " you"), (0.8, 1.3, " send it?"), (1.8, 2.2, " Yes,"),
+                (2.2, 3.0, " tonight."))
+    assert sentences(two) == [(0.0, 1.3, "Can you send it?"), (1.8, 3.5, "Yes, tonight.")]
+    short = piece((0.0, 0.3, " Okay."), (0.4, 1.0, " I will"), (1.0, 1.8, " send it."))  # "Okay." alone: too short
+    assert sentences(short) == [(0.0, 2.3, short.text)]
+    titles = piece((0.0, 0.5, " Ask"), (0.5, 0.9, " Mr."), (0.9, 1.4, " Smith"), (1.4, 1.9, " and"),
+                   (1.9, 2.3, " J."), (2.3, 2.8, " Doe."))
+    assert len(sentences(titles)) == 1
+    looped = (Word(0.0, 1.0, " Say it"), Word(1.0, 2.9, " again. again."))
+    cut_loop = Piece(0.0, 3.0, "Say it again.", 0.9, words=looped)
+    assert sentences(cut_loop) == [(0.0, 3.0, "Say it again.")]  # words that do not spell the text: left whole
+
+
 @pytest.mark.parametrize("text,language", [
     ("Sous-titres réalisés par la communauté d'Amara.org", "fr"),
     ("Merci d'avoir regardé cette vidéo !", "fr"),

@@ -23,10 +23,13 @@ def _overlap(a: Segment, b: Segment) -> float:
 
 
 def is_echo(mic: Segment, system: list[Segment]) -> bool:
+    """The mic segment says what one system segment it overlaps says, or what they say together
+    (the system channel may be cut by sentence, the mic's echo is not)."""
     text = normalise(mic.text)
-    return any(_overlap(mic, s) >= MIN_OVERLAP
-               and SequenceMatcher(None, text, normalise(s.text)).ratio() >= MIN_SIMILARITY
-               for s in system)
+    near = [s for s in system if _overlap(mic, s) >= MIN_OVERLAP]
+    together = [" ".join(s.text for s in near)] if len(near) > 1 else []
+    return any(SequenceMatcher(None, text, normalise(other)).ratio() >= MIN_SIMILARITY
+               for other in [*(s.text for s in near), *together])
 
 
 def drop_echo(segments: list[Segment]) -> list[Segment]:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from stages.transcribe.windowing import Span
 
 UNSURE_WORD = 0.5
+SENTENCE_MIN_S = 1.0  # a shorter sentence stays with its neighbour: too short to tell its voice
+SENTENCE_ENDS = (".", "?", "!", "…")
+NOT_AN_END = {"mr.", "mrs.", "ms.", "dr.", "st.", "m.", "mme.", "mlle.", "etc.", "vs.", "cf."}
 
 
 @dataclass(frozen=True)
@@ -47,3 +50,38 @@ class Decoded:
     pieces: list[Piece]
     until: float | None = None
     gaps: list[Span] = field(default_factory=list)
+
+
+def _ends_sentence(word: str) -> bool:
+    text = word.strip().rstrip("\"'»)]")
+    if not text.endswith(SENTENCE_ENDS) or text.lower() in NOT_AN_END:
+        return False
+    return not (len(text) == 2 and text[0].isupper())  # an initial ("J. Smith")
+
+
+def sentences(piece: Piece) -> list[tuple[float, float, str]]:
+    """(start, end, text) of each sentence of `piece`, from its aligned words.
+
+    Whisper often runs one segment across a change of speaker ("Can you send it? Yes, tonight."),
+    and a segment gets one voice; its sentences can each get their own. A sentence shorter than
+    SENTENCE_MIN_S stays with its neighbour, and a piece whose words do not spell its text (a cut
+    loop) stays whole."""
+    words = piece.words
+    whole = [(piece.start, piece.end, piece.text)]
+    if len(words) < 2 or "".join(w.text for w in words).strip() != piece.text.strip():
+        return whole
+    parts: list[list[Word]] = [[]]
+    for k, word in enumerate(words):
+        parts[-1].append(word)
+        rest = words[k + 1:]
+        if (rest and _ends_sentence(word.text) and word.end - parts[-1][0].start >= SENTENCE_MIN_S
+                and rest[-1].end - rest[0].start >= SENTENCE_MIN_S):
+            parts.append([])
+    if len(parts) == 1:
+        return whole
+    out = []
+    for k, part in enumerate(parts):
+        start = piece.start if k == 0 else part[0].start
+        end = piece.end if k == len(parts) - 1 else part[-1].end
+        out.append((start, max(start, end), "".join(w.text for w in part).strip()))
+    return out

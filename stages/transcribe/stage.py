@@ -22,7 +22,7 @@ from stages.models import CHANNELS, Channel, ChannelCursor, Segment, TranscriptB
 from stages.spool import Session, now_iso, read_model
 from stages.transcribe.batches import Batch, BatchStore, Run, runs_of
 from stages.transcribe.echo import drop_echo
-from stages.transcribe.pieces import Decoded, Piece
+from stages.transcribe.pieces import Decoded, Piece, sentences
 from stages.transcribe.windowing import choose_cut, speech_spans
 from stages.wavio import RATE
 
@@ -162,8 +162,10 @@ class Transcription:
         new_cursor = cut if decoded.until is None else start + decoded.until
         cur.context = next_context(cur.context, pieces, self.cfg.prompt_tokens)
         speaker = speaker_of(channel, self.language())
-        cur.carry.extend(Segment(start=round(p.start, 2), end=round(p.end, 2), channel=channel, speaker=speaker,
-                                 text=p.text, confidence=p.confidence) for p in pieces)
+        voices = channel == "system" and self.speakers is not None  # one voice per sentence, not per segment
+        cur.carry.extend(Segment(start=round(a, 2), end=round(b, 2), channel=channel, speaker=speaker, text=text,
+                                 confidence=p.confidence)
+                         for p in pieces for a, b, text in (sentences(p) if voices else [(p.start, p.end, p.text)]))
         cur.carry.extend(Segment(start=round(g.start, 2), end=round(g.end, 2), channel=channel, speaker=speaker,
                                  text="", confidence=0.0, gap=True) for g in decoded.gaps)
         cur.carry.sort(key=lambda s: s.start)
