@@ -301,6 +301,22 @@ def test_final_pass_joins_fragments_of_equal_length() -> None:
     assert cluster.final(vectors, np.full(4, 30.0), [1, 1, 2, 2]) == [1, 1, 1, 1]
 
 
+def test_a_short_meeting_keeps_a_voice_with_little_speech_apart() -> None:
+    """Three distinct voices in 40 s of speech (18, 14 and 8 s): none has the 20 s a voice needs in a long
+    meeting, yet each is a person; a voice holding 8 of 40 s is not noise."""
+    from stages.speakers import cluster
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(192, dtype=np.float32)[:3]
+    vectors = np.stack([cluster.unit(centres[k] + 0.02 * rng.standard_normal(192).astype(np.float32))
+                        for k in (0, 0, 0, 1, 1, 1, 2, 2)])
+    seconds = np.array([6.0, 6.0, 6.0, 5.0, 5.0, 4.0, 4.0, 4.0])
+    numbers = cluster.final(vectors, seconds, [1] * 8)
+    assert len(set(numbers[:3])) == len(set(numbers[3:6])) == len(set(numbers[6:])) == 1 and len(set(numbers)) == 3
+    long = np.concatenate([seconds[:6] * 20, seconds[6:]])  # the same 8 s in a 10-minute meeting: joined
+    assert len(set(cluster.final(vectors, long, [1] * 8))) == 2
+
+
 def test_owners_written_live_follow_the_final_labels_and_names(tmp_path: Path) -> None:
     """A summary written during the meeting says "Speaker 1"; the final pass called that voice "Speaker 4"."""
     from stages.summarize.transcript import TranscriptView
@@ -334,7 +350,7 @@ def test_a_segment_whisper_runs_across_a_change_of_voice_is_labelled_sentence_by
     from stages.transcribe.stage import Transcription
 
     audio, turns = demo
-    seconds = 100.0
+    seconds = 40.0
     session = make_session(tmp_path / "joined", sources=["system"], language="en")
     write_batches(session, None, (audio[: round(seconds * RATE)] * 32767).astype(np.int16))
     cfg = config.validate({"transcribe": {"cpu_threads": 1}}).transcribe

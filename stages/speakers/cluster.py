@@ -28,6 +28,7 @@ FINAL = 0.80  # final pass: average-linkage similarity down to which segments ar
 MERGE = 0.85  # final pass: fragments whose centroids are this similar are one voice
 SMALL_SHARE = 0.02  # final pass: a voice with less of the speech than this joins its closest neighbour
 SMALL_S = 20.0  # ... and so does one with less than this many seconds
+SHORT_SHARE = 0.15  # ... or, in a short meeting, less than this share of its speech (the demo's first 40 s: 7 s)
 REFINE_EVERY = 6  # live: every this many transcript files (a minute), the voices are regrouped as at the end
 REFINE_SMALL_S = 12.0  # live regrouping: a voice needs this much speech to be kept apart (the final pass: 20 s)
 MAX_GROUPS = 400  # final pass: above this many segments, close neighbours are pooled first (time, memory)
@@ -98,7 +99,7 @@ class Online:
             return
         cents = np.stack([v.centroid for v in self.voices])
         votes = [self.voices[int(i)].number for i in np.argmax(vectors @ cents.T, axis=1)]
-        numbers = final(vectors, seconds, votes, small_s=self.refine_small_s)
+        numbers = final(vectors, seconds, votes, small_s=self.refine_small_s, short_share=None)
         voices: dict[int, Voice] = {}
         for v, s, n in zip(vectors, seconds, numbers, strict=True):
             found = voices.setdefault(n, Voice(n, np.zeros_like(v), 0.0))
@@ -156,8 +157,12 @@ def _average_linkage(vectors: np.ndarray, weights: np.ndarray, threshold: float)
 
 
 def final(vectors: np.ndarray, seconds: np.ndarray, live: list[int], threshold: float = FINAL,
-          merge: float = MERGE, small_share: float = SMALL_SHARE, small_s: float = SMALL_S) -> list[int]:
-    """The final speaker number of each segment (rows of `vectors`, with their seconds and live numbers)."""
+          merge: float = MERGE, small_share: float = SMALL_SHARE, small_s: float = SMALL_S,
+          short_share: float | None = SHORT_SHARE) -> list[int]:
+    """The final speaker number of each segment (rows of `vectors`, with their seconds and live numbers).
+
+    `short_share` lowers `small_s` in a short meeting; None keeps it (the live regrouping, which sees
+    only the first minutes of every meeting and must not split a voice there)."""
     n = len(vectors)
     if n == 0:
         return []
@@ -182,7 +187,8 @@ def final(vectors: np.ndarray, seconds: np.ndarray, live: list[int], threshold: 
             continue
         # too little speech to be sure of a voice: it joins the closest one
         smallest = min(ids, key=lambda g: amount[g])
-        if amount[smallest] >= max(small_share * total, small_s):
+        floor = small_s if short_share is None else min(small_s, short_share * total)
+        if amount[smallest] >= max(small_share * total, floor):
             break
         target = max((g for g in ids if g != smallest), key=lambda g: float(cents[g] @ cents[smallest]))
         group[group == smallest] = target
