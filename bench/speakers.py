@@ -315,7 +315,8 @@ def main() -> None:
     if args.table:
         print(markdown([r for f in args.table for r in json.loads(f.read_text(encoding="utf-8"))]))
         return
-    chosen = [m for m in MEETINGS if (not args.only or any(w in m.name for w in args.only))
+    chosen = [m for m in MEETINGS if (any(w in m.name for w in args.only) if args.only
+                                      else args.labeller_only or m.minutes < 30)  # long ones: the labeller alone
               and (args.set == "all" or m.held_out == (args.set == "held-out"))]
     if args.labeller_only:
         found = [labeller_only(m) for m in chosen]

@@ -285,6 +285,42 @@ def test_after_a_loop_a_live_call_leaves_the_speech_it_skipped_to_the_next_call(
     assert said(following.pieces, lost.text.split()[1]) >= 1, (lost, following.pieces)
 
 
+def test_a_loop_over_speech_that_says_something_else_is_cut_and_that_speech_decoded(
+        engine: Engine, three_turns: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whisper looped over the speech of other sentences, each copy timed on speech at a plausible rate (espeak
+    French: "de l'obligation" ten times over 26 s of five turns), so the timing alone keeps them. The looping
+    decode is scripted (a loop cannot be provoked on demand); decoded again on its own, that audio says
+    something else: one copy stays, and the other sentences are found."""
+    whole = engine.transcribe(three_turns, 5.0)
+    assert len(whole.pieces) >= 4
+    first, rest = whole.pieces[0], whole.pieces[1:]
+    phrase = ["I", "have", "a", "new", "headset."]
+    start, end = rest[0].start, rest[-1].end
+    step = (end - start) / (4 * len(phrase))
+    loop = words(*((start + k * step, start + (k + 1) * step, phrase[k % len(phrase)]) for k in range(4 * len(phrase))))
+    decode, calls = engine._decode, []
+
+    def looping(*args: Any, **kwargs: Any) -> tuple[list[Piece], float | None]:
+        pieces, until = decode(*args, **kwargs)
+        calls.append(args[1])
+        if len(calls) == 1:
+            return [first, Piece(start, end, "".join(w.text for w in loop).strip(), 0.8, words=tuple(loop))], None
+        return pieces, until
+
+    monkeypatch.setattr(engine, "_decode", looping)
+    copies, _ = judge_repeats(loop, [Span(start, end)])
+    assert all(w is not None for w in copies)  # on speech all along, at a rate people speak: timing keeps them
+    decoded = engine.transcribe(three_turns, 5.0)
+    assert said(decoded.pieces, "new headset") <= 1 and decoded.gaps == [], decoded.pieces
+    found = list(decoded.pieces)
+    if decoded.until is not None:  # a call that looped ends there: the next call decodes the rest
+        assert decoded.until + 5.0 <= rest[1].start + 0.3, decoded
+        monkeypatch.setattr(engine, "_decode", decode)
+        found += engine.transcribe(three_turns[round(decoded.until * RATE):], 5.0 + decoded.until).pieces
+    for other in rest[1:]:
+        assert said(found, other.text.split()[1]) >= 1, (other, found)
+
+
 def test_a_loop_at_the_start_of_a_live_call_leaves_its_speech_to_the_re_decodes() -> None:
     """The next call must start at least a second further on: a loop sooner than that is decoded again in the call."""
     from stages.transcribe.verify import hand_on

@@ -154,7 +154,8 @@ class Engine:
         duration = len(audio) / RATE
         speech = [Span(offset + s.start, offset + s.end) for s in speech_spans(audio, self.cfg.pause_ms)]
         pieces, until = self._decode(audio, offset, prompt, self.temperatures, bounded=self.live)
-        pieces = settle_repeats(pieces, speech)
+        check = Checks(self._decode_alone, audio, offset, speech)
+        pieces = settle_repeats(pieces, speech, confirm=check.heard_alone)
         if self.live and (until is not None or any(p.loop for p in pieces)):
             pieces, until = hand_on(pieces, speech, offset, offset + (duration if until is None else until)) or (
                 pieces, until)
@@ -167,7 +168,6 @@ class Engine:
             # no pause in a whole window, or a last segment squeezed into the end of the audio (made up from
             # a cut word): the next call starts where it does and decodes that speech again, whole
             until = pieces.pop().start - offset
-        check = Checks(self._decode_alone, audio, offset, speech)
         pieces = check.recheck(pieces)
         pieces, gaps = check.fill(pieces, offset + (duration if until is None else until))
         return Decoded(pieces, until, gaps)

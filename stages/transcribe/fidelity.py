@@ -8,13 +8,15 @@ faster-whisper's cross-attention alignment (`word_timestamps`):
 - a phrase written several times in a row is a repetition loop only where the audio
   does not hold it: copies that each sit on their own speech, at a rate people speak,
   are what was said ("Can you hear me? Can you hear me?"); copies packed into too
-  short a stretch, or laid over silence, are Whisper repeating itself.
+  short a stretch, or laid over silence, are Whisper repeating itself. Three copies or
+  more are also heard again: their audio decoded on its own must say the phrase again.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from stages.transcribe import filters
@@ -34,6 +36,9 @@ MAX_JUDGED_UNIT = 40  # a whole sentence said again, over several segments
 WORD_S = (0.4, 0.1)  # the longest a word plausibly takes: 0.4 s + 0.1 s a letter ("la" 0.6 s, "conférence" 1.4 s)
 STRADDLE_S = 0.3  # a word over this much of a pause, with speech on both sides, spans two utterances
 MIN_REPEAT_WORDS = 4  # "I think I think": shorter repeats ("no no") are never judged
+CONFIRM_COPIES = 3  # a repetition of this many copies, each on speech, is decoded again to confirm it
+
+Confirm = Callable[[float, float], list[Word]]  # the words heard in [start, end] decoded on their own
 
 
 def overlap(a0: float, a1: float, spans: list[Span]) -> float:
@@ -162,12 +167,32 @@ def repeats(words: list[Word], min_copies: int, min_words: int, max_unit: int) -
     return found
 
 
-def judge_repeats(words: list[Word], speech: list[Span]) -> tuple[list[Word | None], set[int]]:
+def confirmed(rep: Repeat, words: list[Word], later: list[int], confirm: Confirm) -> bool:
+    """Does the audio of the `later` copies, decoded on its own, say the phrase again (half as often)?
+
+    Whisper also loops over speech that says something else, each copy timed on speech at a plausible
+    rate (espeak French: "de l'obligation" ten times over 26 s of five people's turns). Decoded again
+    without the prompt, that audio gives other words; a phrase really said again comes out again."""
+    start, end = rep.copy(words, later[0])[0].start, rep.copy(words, later[-1])[-1].end
+    again = [k for k in (normalise(w.text) for w in confirm(start, end)) if k]
+    phrase = [normalise(w.text) for w in rep.copy(words, 0)]
+    found, i = 0, 0
+    while i + rep.unit <= len(again):
+        if again[i:i + rep.unit] == phrase:
+            found, i = found + 1, i + rep.unit
+        else:
+            i += 1
+    return found >= max(1, len(later) // 2)
+
+
+def judge_repeats(words: list[Word], speech: list[Span],
+                  confirm: Confirm | None = None) -> tuple[list[Word | None], set[int]]:
     """Each word as kept: None where it is a copy the audio does not hold, or a trailing cut copy
     of one; a hyphenated word's inner loop collapsed. Also the indices of words in repetitions
     the audio holds in full. The first copy of a phrase is kept, unless it goes on from a loop just cut: Whisper
     looping on a shorter part of its phrase ("Can everyone hear me? I have a new headset." eight times over
-    silence, then "Can everyone hear me?" eleven times), which the audio must hold like any other copy."""
+    silence, then "Can everyone hear me?" eleven times), which the audio must hold like any other copy.
+    With `confirm`, CONFIRM_COPIES copies or more on speech must also be heard again (`confirmed`)."""
     out: list[Word | None] = [replace(w, text=collapse_hyphen_loops(w.text)) for w in words]
     real: set[int] = set()
     keys = [normalise(w.text) for w in words]
@@ -175,6 +200,11 @@ def judge_repeats(words: list[Word], speech: list[Span]) -> tuple[list[Word | No
         span = range(rep.first, rep.first + rep.unit * rep.copies)
         looping = rep.first > 0 and out[rep.first - 1] is None
         said = [(k == 0 and not looping) or said_aloud(rep.copy(words, k), speech) for k in range(rep.copies)]
+        later = [k for k in range(1, rep.copies) if said[k]]
+        if confirm is not None and len(later) + 1 >= CONFIRM_COPIES and not confirmed(rep, words, later, confirm):
+            log.info("%d copies of %r over speech that says something else", len(later) + 1,
+                     "".join(w.text for w in rep.copy(words, 0)).strip())
+            said = [said[0]] + [False] * (rep.copies - 1)
         if all(said):
             real.update(span)
             continue
@@ -189,7 +219,7 @@ def judge_repeats(words: list[Word], speech: list[Span]) -> tuple[list[Word | No
     return out, real
 
 
-def settle_repeats(pieces: list[Piece], speech: list[Span]) -> list[Piece]:
+def settle_repeats(pieces: list[Piece], speech: list[Span], confirm: Confirm | None = None) -> list[Piece]:
     """A call's pieces with the repetitions their audio does not hold cut; `loop` marks the pieces cut.
 
     The whole call is judged at once: a loop often runs over several segments (live, six
@@ -204,7 +234,7 @@ def settle_repeats(pieces: list[Piece], speech: list[Span]) -> list[Piece]:
     """
     if not any(p.words for p in pieces):  # no word times: judged on the text alone
         return [replace(p, text=filters.collapse_loops(p.text), resets=True) if p.loop else p for p in pieces]
-    judged, real = judge_repeats([w for p in pieces for w in p.words], speech)
+    judged, real = judge_repeats([w for p in pieces for w in p.words], speech, confirm)
     out: list[Piece] = []
     i = 0
     for piece in pieces:

@@ -53,6 +53,10 @@ class Checks:
         a, b = self._clip(start, end)
         return self.decode(self.audio[round(a * RATE):round(b * RATE)], self.offset + a, temperatures)
 
+    def heard_alone(self, start: float, end: float) -> list[Word]:
+        """The words of [start, end] decoded on their own (greedy), their repetitions judged."""
+        return heard(self._alone(start, end, [0.0]), self.speech)[0]
+
     def recheck(self, pieces: list[Piece]) -> list[Piece]:
         """Decode again, on its own, a piece whose word times are implausible; keep what covers more speech.
 
