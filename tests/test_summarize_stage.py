@@ -141,6 +141,18 @@ def test_a_window_whose_every_summary_sentence_was_never_said_keeps_the_rules_su
     assert mini.action_items[0].owner == "Sam"  # the model's lists are kept
 
 
+def test_an_overall_summary_whose_every_sentence_was_never_said_gives_way_to_the_chunks(tmp_path: Path) -> None:
+    """The overall summary is checked against the transcript like a window's; when no sentence of it holds,
+    the report shows the chunks' summaries (each checked when written) rather than none (the local model on a
+    20-s clip under Wine wrote "... apologizes for any inconvenience caused.", and the report had no summary)."""
+    session = session_of(tmp_path, "en", llm="offline", interval_minutes=5.0, window_minutes=5.0)
+    cfg = settings(session, None)
+    fake = FakeChat(cfg, [GOOD_EN, json.dumps({"summary": "The committee approves the gala budget and the florist."})])
+    drive(Summarizer(session, cfg, [fake, OfflineBackend(cfg)]))
+    final = FinalReport.model_validate_json((session.report / "final.json").read_text(encoding="utf-8"))
+    assert final.llm == "fake (scripted)" and final.summary == json.loads(GOOD_EN)["summary"], final.summary
+
+
 def test_output_still_invalid_falls_back_and_says_so(tmp_path: Path) -> None:
     session = session_of(tmp_path, "en", llm="offline", interval_minutes=5.0, window_minutes=5.0, retries=1)
     cfg = settings(session, None)

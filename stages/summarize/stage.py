@@ -376,6 +376,8 @@ class Summarizer:
                                                     self.language(), "overall summary")
             for note in dropped:
                 log.info("%s", note)
+            if not kept:  # every sentence dropped: the chunks' summaries, each checked when written, stand in
+                kept = " ".join(c.summary for c in chunks if c.summary.strip())
             synthesis = synthesis.model_copy(update={"summary": kept})
         final = report.build(self.manifest, self.session.name, self.language(), chunks, synthesis,
                              self.view.gaps(), self.view.end_time(), [*self.runner.notes, *self.view.engine_notes()])
