@@ -87,14 +87,20 @@ def choose(icon: tuple[int, int], item: int, items: int = 2) -> None:
     desktop = screen().getpixel((column, away))
 
     def menu_top() -> int | None:
+        """The first row below `away` that is not the desktop: the menu's top once it is open.
+
+        Before it opens, that row is the taskbar's (a few pixels above the icon), so an open menu is one
+        whose top lies at least `items` rows of 10 pixels above the icon.
+        """
         img = screen()
-        return next((row for row in range(away, y) if img.getpixel((column, row)) != desktop), None)
+        top = next((row for row in range(away, y) if img.getpixel((column, row)) != desktop), None)
+        return top if top is not None and top < y - 10 * items else None
 
     xdotool("mousemove", str(x), str(y), "click", "3", "mousemove", str(column), str(away))
     wine.wait_for(lambda: menu_top() is not None, 30, "the tray menu to open")
     time.sleep(0.5)  # drawn whole
     top = menu_top()
-    assert top is not None and top < y - 10 * items, (top, y)
+    assert top is not None, (top, y)
     screen().crop((column - 150, top - 10, screen().width, y + 12)).save(SHOTS / f"tray-menu-{item}.png")
     xdotool("mousemove", str(column), str(top + round((item + 0.5) * (y - top) / items)), "click", "1")
 
