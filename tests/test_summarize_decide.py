@@ -1,8 +1,9 @@
-"""Decisions that are the plain answer to a closed question about what the group does (the offline rules).
+"""The offline rules on what a note-taker lists: decisions settled by a plain answer, and Whisper's kind of text.
 
 "Do we move them automatically?" "No." settles something a note-taker lists; "Do we have the
-numbers?" "Yes." settles nothing. Sentences written for these tests, not taken from the meetings
-the rules were tuned on.
+numbers?" "Yes." settles nothing. Whisper cuts a turn into short sentences, drops commas and
+writes numbers as digits: the rules must read that text as they read a script.
+Sentences written for these tests, not taken from the meetings the rules were tuned on.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from stages.models import Segment
 from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmWindow, ground
+from stages.summarize.text import content_words
 
 
 def said(*lines: str, language: str = "en") -> list[str]:
@@ -69,3 +71,48 @@ def test_a_decision_is_listed_without_the_words_that_announce_it() -> None:
     assert ground(raw, segments, "en")[0].decisions == ["We choose the external vendor for the audit."]
     assert said("La décision est la suivante, nous repoussons l'audit de deux semaines.", language="fr") == [
         "Nous repoussons l'audit de deux semaines"]
+
+
+def test_numbers_compare_the_same_in_words_and_in_digits() -> None:
+    """Whisper writes "70,000" and "2.3%" where people and models write the words."""
+    assert content_words("The salary is 70,000.") == content_words("The salary is seventy thousand.")
+    assert content_words("two point three percent of users") == content_words("2.3% of users")
+    assert content_words("quatre-vingt-dix euros, deux pour cent") == content_words("90 euros, 2 %")
+    assert content_words("le vingt et un mars, deux mille quatre cents") == content_words("le 21 mars, 2 400")
+    assert content_words("three two-hour slots") == ["3", "2", "hour", "slot"]  # two numbers, not five
+    assert content_words("un plat, un million") == ["plat", "1000000"]  # "un" alone is an article
+
+
+def test_a_proposal_is_found_across_the_sentences_whisper_cut_a_turn_into() -> None:
+    """One spoken turn comes back as several short sentences: the proposal is 7 sentences before "Let's do
+    that." but 28 s, and the restatement right after it is the decision."""
+    assert said("What if we hold the retreat in the mountains?", "Somewhere near a lake.",
+                "It's quieter.", "Hotels are cheaper too.", "I like lakes.", "The train is easy.",
+                "Okay.", "Let's do that.", "The retreat goes to the mountains, near a lake.",
+                "And the budget stays the same.") == ["The retreat goes to the mountains, near a lake"]
+
+
+def test_a_question_stays_open_when_its_no_idea_comes_two_sentences_later() -> None:
+    lines = ["Does the new scanner work with the old drivers?", "Clients will ask.", "Good point.",
+             "Honestly, nobody knows."]
+    segments = [Segment(start=4.0 * i, end=4.0 * i + 3.5, channel="system", speaker="Others", text=text)
+                for i, text in enumerate(lines)]
+    assert extract(segments, "en").open_questions == ["Does the new scanner work with the old drivers?"]
+
+
+def test_a_task_stated_to_someone_keeps_its_owner_without_the_comma() -> None:
+    segments = [Segment(start=0.0, end=3.0, channel="system", speaker="Speaker 1",
+                        text="Nadia you call the caterer about the menu this week.")]
+    items = extract(segments, "en").action_items
+    assert [(a.owner, a.task) for a in items] == [("Nadia", "call the caterer about the menu")]
+
+
+
+def test_i_d_like_asks_for_a_task() -> None:
+    segments = [Segment(start=0.0, end=3.0, channel="system", speaker="Speaker 1",
+                        text="Ines, I'd like a draft of the newsletter for the next meeting."),
+                Segment(start=4.0, end=7.0, channel="system", speaker="Speaker 1",
+                        text="Tom, I'd like you to check the invoices tomorrow.")]
+    items = extract(segments, "en").action_items
+    assert [(a.owner, a.task, a.due) for a in items] == [("Ines", "a draft of the newsletter", "next meeting"),
+                                                          ("Tom", "check the invoices", "tomorrow")]

@@ -44,7 +44,10 @@ TAIL = re.compile(r"(?:,\s*(?:because|since|as|parce que|car|comme ça|c'est aus
                   r"c'est acté|donc c'est acté|decided|no exceptions?)\b.*|[,.]?\s*(?:that's decided|decided|c'est "
                   r"décidé|c'est validé|everyone agree|any objections?)[.!?]*)$", re.IGNORECASE)
 REFERENT_S = 60.0
-LOOKBACK = 6  # sentences before an agreement where its proposal may be
+ANSWER_LOOKBACK = 3  # sentences between a question and its answer ("…in Germany yet? People will ask." "Good question.
+# I don't think anyone knows."), within REFERENT_S / 2
+LOOKBACK = 6  # sentences before an agreement where its proposal may be...
+FAR_LOOKBACK = 10  # ...or, said within REFERENT_S / 2, this many (Whisper cuts one turn into several sentences)
 SAME_DECISION = 0.6  # share of the shorter wording's words two statements of one decision have in common
 SAME_SUBJECT = 0.3  # share of a proposal's words that a sentence after its agreement repeats to restate it
 
@@ -91,9 +94,9 @@ def _is_agreement(sents: list[Sentence], i: int, fam: str) -> bool:
 def _proposal(sents: list[Sentence], i: int, fam: str, actions: set[int]) -> int | None:
     """The latest proposal in the few sentences before `i`, not a task given to someone."""
     call: int | None = None
-    for j in range(i - 1, max(-1, i - 1 - LOOKBACK), -1):
+    for j in range(i - 1, max(-1, i - 1 - FAR_LOOKBACK), -1):
         s = sents[j]
-        if sents[i].time - s.time > REFERENT_S:
+        if sents[i].time - s.time > (REFERENT_S if i - j <= LOOKBACK else REFERENT_S / 2):
             break
         if j in actions:
             return call  # the agreement accepts a task
@@ -232,8 +235,10 @@ def open_questions(sents: list[Sentence], first: int, language: str) -> list[str
     for i in range(first, len(sents)):
         if not cues.UNKNOWN[fam].search(sents[i].text) or sents[i].text.strip().endswith("?"):
             continue
-        for j in range(i - 1, max(-1, i - 3), -1):
+        for j in range(i - 1, max(-1, i - 1 - ANSWER_LOOKBACK), -1):
             q = sents[j].text.strip()
+            if sents[i].time - sents[j].time > REFERENT_S / 2:
+                break
             if not (q.endswith("?") or (j == i - 1 and ASKS.match(q))):  # Whisper drops some question marks
                 continue
             if cues.SMALL_TALK.search(q) or cues.CALL_FOR_AGREEMENT.search(q) or REQUEST[fam].search(q) \

@@ -65,7 +65,7 @@ NOT_NAMES = {
     "let", "let's", "what", "how", "why", "when", "who", "le", "la", "les", "on", "nous", "vous", "je", "tu",
     "il", "elle", "est", "c'est", "pour", "sur", "en", "dans", "avec", "quoi", "qui", "comment", "pourquoi",
     "lovely", "perfect", "exactly", "excellent", "noted", "noté", "tant", "exact", "pas", "bref", "hmm", "agreed",
-    "it", "they", "he", "she", "there", "someone", "somebody", "everyone", "nobody", "marketing", "product",
+    "thank", "it", "they", "he", "she", "there", "someone", "somebody", "everyone", "nobody", "marketing", "product",
     "billing", "finance", "sales", "ils", "elles", "ça", "cela", "personne", "quelqu'un", "tout", "chacun", "one",
     "please", "maybe", "perhaps", "anyone", "anybody", "guys", "folks", "team", "toi", "moi", "lui", "eux", "peut-être",
     "aussi", "demain", "today", "tomorrow", "aujourd'hui", "maintenant", "hey",
@@ -90,7 +90,7 @@ _GAP = r"(?:[^,.?!]{0,60},\s+)?"  # "Maya, you're in touch with them, can you…
 # right after the name is what says it is a name being spoken to
 REQUEST = {
     "en": re.compile(_LEAD + NAME + r",?\s+" + _GAP + r"(?:(?:can|could|would|will) you(?: please)?|please|you(?:'ll| "
-                     r"will| should| need to| must| have to)|i'd like (?:you to )?|i want you to)\s+(?P<task>.+)",
+                     r"will| should| need to| must| have to)|i'd like(?: you to)?|i want you to)\s+(?P<task>.+)",
                      re.IGNORECASE),
     "fr": re.compile(_LEAD + NAME + r",?\s+" + _GAP + r"(?:est-ce que (?:tu|vous) (?:peux|pourrais|pourras|vas|pouvez|"
                      r"pourriez)|tu (?:peux|pourrais|pourras|vas|dois|devras|veux bien)|vous (?:pouvez|pourriez|"
@@ -98,11 +98,12 @@ REQUEST = {
                      r"laisse|merci de|il faudrait que (?:tu|vous)|je voudrais que (?:tu|vous))\s+(?P<task>.+)",
                      re.IGNORECASE),
 }
-# "Julie, you own the screen." / "Marc, tu appelles le client." (a statement, not a question)
+# "Julie, you own the screen." / "Marc, tu appelles le client." (a statement, not a question; the comma is
+# optional, as in REQUEST)
 STATEMENT = {
-    "en": re.compile(_LEAD + NAME + r",\s+you\s+(?P<task>(?:own|take|handle|lead|do|get|are in charge of|talk|go|"
+    "en": re.compile(_LEAD + NAME + r",?\s+you\s+(?P<task>(?:own|take|handle|lead|do|get|are in charge of|talk|go|"
                      r"write|call|send|prepare|book)\b.+)", re.IGNORECASE),
-    "fr": re.compile(_LEAD + NAME + r",\s+(?:tu|vous)\s+(?P<task>(?!nous (?:fais|faites|dis|dites|racontes|"
+    "fr": re.compile(_LEAD + NAME + r",?\s+(?:tu|vous)\s+(?P<task>(?!nous (?:fais|faites|dis|dites|racontes|"
                      r"expliques)\b|me\b|es\b|as\b|en\b|y\b|êtes\b|avez\b|"
                      r"connais\b|connaissez\b|sais\b|savez\b|crois\b|pensez\b|penses\b)\w+\b.+)", re.IGNORECASE),
 }

@@ -7,6 +7,8 @@ import math
 import re
 import unicodedata
 
+from stages.summarize import numbers
+
 WORD_RE = re.compile(r"[\w']+", re.UNICODE)
 SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+(?=\S)")
 _EN_STOP = """a an the and or but if then so of to in on at by for with from as is are was were be been being
@@ -51,27 +53,19 @@ def stem(word: str) -> str:
     return word[:5]
 
 
-_ORDINAL_TEXT = """first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth
-    fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"""
-_CARDINAL_TEXT = """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
-    seventeen eighteen nineteen twenty"""
-_FR_CARDINAL_TEXT = "un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize"
-_ORDINALS, _CARDINALS, _FR_CARDINALS = _ORDINAL_TEXT.split(), _CARDINAL_TEXT.split(), _FR_CARDINAL_TEXT.split()
-# "June 1st", "the first of June" and "1 June" say the same date: numbers compare as digits.
-NUMBERS = {**{w: str(i) for i, w in enumerate(_ORDINALS, 1)}, **{w: str(i) for i, w in enumerate(_CARDINALS, 1)},
-           **{w: str(i) for i, w in enumerate(_FR_CARDINALS, 1)}, "premier": "1", "1er": "1", "vingt": "20",
-           "thirtieth": "30", "thirty": "30", "trente": "30"}
+# "June 1st", "the first of June" and "1 June" say the same date: numbers compare as digits (`numbers`).
 _ORDINAL_DIGITS = re.compile(r"^(\d+)(?:st|nd|rd|th|er|e|eme)$")
 
 
 def _word(w: str) -> str:
     m = _ORDINAL_DIGITS.match(w)
-    return m.group(1) if m else NUMBERS.get(w, w)
+    return m.group(1) if m else w
 
 
 def content_words(text: str) -> list[str]:
     """Folded words that carry meaning (stopwords of either language dropped), as short stems; numbers as digits."""
-    return [stem(_word(w)) for w in fold(text).split() if w not in _FOLDED_STOPWORDS and (len(w) > 1 or w.isdigit())]
+    words = [_word(w) for w in numbers.as_digits(fold(numbers.prepare(text)).split())]
+    return [w if w.isdigit() else stem(w) for w in words if w not in _FOLDED_STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
 @functools.lru_cache(maxsize=65536)
