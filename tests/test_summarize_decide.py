@@ -8,7 +8,10 @@ Sentences written for these tests, not taken from the meetings the rules were tu
 
 from __future__ import annotations
 
+import random
+
 from stages.models import Segment
+from stages.summarize import numbers
 from stages.summarize.extract import extract
 from stages.summarize.grounding import LlmWindow, ground
 from stages.summarize.text import content_words
@@ -81,6 +84,7 @@ def test_numbers_compare_the_same_in_words_and_in_digits() -> None:
     assert content_words("le vingt et un mars, deux mille quatre cents") == content_words("le 21 mars, 2 400")
     assert content_words("three two-hour slots") == ["3", "2", "hour", "slot"]  # two numbers, not five
     assert content_words("un plat, un million") == ["plat", "1000000"]  # "un" alone is an article
+    assert content_words("deux cents euros, fifty cents") == ["200", "euro", "50", "cent"]  # money, not 5000
 
 
 def test_a_proposal_is_found_across_the_sentences_whisper_cut_a_turn_into() -> None:
@@ -116,3 +120,13 @@ def test_i_d_like_asks_for_a_task() -> None:
     items = extract(segments, "en").action_items
     assert [(a.owner, a.task, a.due) for a in items] == [("Ines", "a draft of the newsletter", "next meeting"),
                                                           ("Tom", "check the invoices", "tomorrow")]
+
+
+def test_any_sequence_of_number_words_reads_without_error() -> None:
+    """Every transcript sentence goes through the number reader: no run of words may break it."""
+    vocab = [*numbers.VALUES, *numbers.SCALES, numbers.PLURAL_CENT, "et", "and", "point", "pour", "cent", "x", "12"]
+    rng = random.Random(0)
+    sampled = [rng.choices(vocab, k=rng.randint(3, 7)) for _ in range(20000)]
+    for words in [[a, b] for a in vocab for b in vocab] + sampled:
+        assert all(w for w in numbers.as_digits(words))
+    assert content_words("deux cents et un") == ["201"]

@@ -29,8 +29,8 @@ VALUES: dict[str, int] = {
     **_counted(_EN_UNITS), **_counted(_EN_ORDINALS), **_counted(_EN_TENS, 20, 10), **_counted(_EN_TENTHS, 20, 10),
     **_counted(_FR_UNITS), **_counted(_FR_TENS, 20, 10), "une": 1, "premier": 1, "premiere": 1, "vingts": 20,
 }
-SCALES = {"hundred": 100, "cent": 100, "cents": 100, "thousand": 1000, "mille": 1000, "million": 10 ** 6,
-          "millions": 10 ** 6}
+SCALES = {"hundred": 100, "cent": 100, "thousand": 1000, "mille": 1000, "million": 10 ** 6, "millions": 10 ** 6}
+PLURAL_CENT = "cents"  # "deux cents": a hundred, only after a French number ("fifty cents" is money)
 JOINS = {"and", "et"}  # inside a number only: "two hundred and fifty", "vingt et un"
 POINTS = {"point", "virgule"}  # "four point one": the digits' "4.1" folds to "4 1"
 ALONE = {"un", "une"}  # an article, unless part of a longer number ("vingt et un", "un million")
@@ -51,7 +51,9 @@ def _is_number(word: str) -> bool:
 def _follows(prev: str, word: str) -> bool:
     """Can `word` go on the number `prev` ends? "twenty one", "two hundred", "dix sept", "quatre vingt",
     "soixante dix" do; "three two" ("three two-hour slots") are two numbers."""
-    if word in SCALES or prev in SCALES:
+    if word == PLURAL_CENT:
+        return prev in _FR_UNITS.split()[2:10]
+    if word in SCALES or prev in SCALES or prev == PLURAL_CENT:
         return True
     if prev == "quatre" and word in ("vingt", "vingts"):
         return True
@@ -64,8 +66,8 @@ def _follows(prev: str, word: str) -> bool:
 def _value(run: list[str]) -> int:
     total, current = 0, 0
     for k, word in enumerate(run):
-        if word in SCALES:
-            scale = SCALES[word]
+        if word in SCALES or word == PLURAL_CENT:
+            scale = SCALES.get(word, 100)
             if scale == 100:
                 current = max(current, 1) * 100
             else:
@@ -100,7 +102,7 @@ def as_digits(words: list[str]) -> list[str]:
         run = [word]
         j = i + 1
         while j < len(words):
-            if _is_number(words[j]) and _follows(run[-1], words[j]):
+            if (_is_number(words[j]) or words[j] == PLURAL_CENT) and _follows(run[-1], words[j]):
                 run.append(words[j])
             elif words[j] in JOINS and j + 1 < len(words) and words[j + 1] in VALUES and run[-1] not in ALONE \
                     and _follows(run[-1], words[j + 1]):
