@@ -44,8 +44,8 @@ TAIL = re.compile(r"(?:,\s*(?:because|since|as|parce que|car|comme ça|c'est aus
                   r"c'est acté|donc c'est acté|decided|no exceptions?)\b.*|[,.]?\s*(?:that's decided|decided|c'est "
                   r"décidé|c'est validé|everyone agree|any objections?)[.!?]*)$", re.IGNORECASE)
 REFERENT_S = 60.0
-ANSWER_LOOKBACK = 3  # sentences between a question and its answer ("…in Germany yet? People will ask." "Good question.
-# I don't think anyone knows."), within REFERENT_S / 2
+ANSWER_LOOKBACK = 3  # how many sentences back a "nobody knows" may answer its question, within REFERENT_S / 2
+# ("…certified in Germany yet?" "People will ask." "Good question." "I don't think anyone knows.")
 LOOKBACK = 6  # sentences before an agreement where its proposal may be...
 FAR_LOOKBACK = 10  # ...or, said within REFERENT_S / 2, this many (Whisper cuts one turn into several sentences)
 SAME_DECISION = 0.6  # share of the shorter wording's words two statements of one decision have in common
