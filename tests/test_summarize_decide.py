@@ -111,7 +111,6 @@ def test_a_task_stated_to_someone_keeps_its_owner_without_the_comma() -> None:
     assert [(a.owner, a.task) for a in items] == [("Nadia", "call the caterer about the menu")]
 
 
-
 def test_i_d_like_asks_for_a_task() -> None:
     segments = [Segment(start=0.0, end=3.0, channel="system", speaker="Speaker 1",
                         text="Ines, I'd like a draft of the newsletter for the next meeting."),

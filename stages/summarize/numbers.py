@@ -31,6 +31,7 @@ VALUES: dict[str, int] = {
 }
 SCALES = {"hundred": 100, "cent": 100, "thousand": 1000, "mille": 1000, "million": 10 ** 6, "millions": 10 ** 6}
 PLURAL_CENT = "cents"  # "deux cents": a hundred, only after a French number ("fifty cents" is money)
+_FR_HUNDREDS = frozenset(_FR_UNITS.split()[2:10])  # deux..neuf: what "cents" multiplies
 JOINS = {"and", "et"}  # inside a number only: "two hundred and fifty", "vingt et un"
 POINTS = {"point", "virgule"}  # "four point one": the digits' "4.1" folds to "4 1"
 ALONE = {"un", "une"}  # an article, unless part of a longer number ("vingt et un", "un million")
@@ -52,7 +53,7 @@ def _follows(prev: str, word: str) -> bool:
     """Can `word` go on the number `prev` ends? "twenty one", "two hundred", "dix sept", "quatre vingt",
     "soixante dix" do; "three two" ("three two-hour slots") are two numbers."""
     if word == PLURAL_CENT:
-        return prev in _FR_UNITS.split()[2:10]
+        return prev in _FR_HUNDREDS
     if word in SCALES or prev in SCALES or prev == PLURAL_CENT:
         return True
     if prev == "quatre" and word in ("vingt", "vingts"):
