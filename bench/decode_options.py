@@ -42,12 +42,17 @@ VARIANTS: dict[str, dict[str, object]] = {
 def captured(lang: str, minutes: float, seed: int, spool: Path) -> tuple[Path, str]:
     """A session holding the meeting's batches (capture run as on an import), and its script."""
     wav, ref = synth_meeting(lang, minutes, seed=seed)
+    return capture_file(wav, lang, f"{lang}-s{seed}", spool), ref.read_text(encoding="utf-8")
+
+
+def capture_file(wav: Path, lang: str, name: str, spool: Path) -> Path:
+    """A session holding `wav` cut into batches by the capture stage, as on an import."""
     cfg = PipelineConfig()
     cfg.session.spool, cfg.session.source, cfg.session.language = str(spool), f"file:{wav}", lang
-    session = create(cfg, f"{lang}-s{seed}")
+    session = create(cfg, name)
     subprocess.run([sys.executable, "-m", "stages.capture", str(session.path)], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return session.path, ref.read_text(encoding="utf-8")
+    return session.path
 
 
 def transcribe_copy(base: Path, work: Path, overrides: dict[str, object]) -> tuple[Session, float, float, float]:
@@ -98,10 +103,11 @@ def variant_cli(doc: str, defaults: dict[str, dict[str, object]], variant_help: 
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=15)
     parser.add_argument("--meetings", default="fr:1,fr:2,en:1", help="LANG:SEED,... (meetingsynth seeds)")
+    parser.add_argument("--recordings", help="NAME,... of bench.fidelity's recordings, instead of --meetings")
     parser.add_argument("--variant", action="append", help=f"{variant_help} (replaces the defaults)")
     args = parser.parse_args()
     print(f"machine: {machine()}; Whisper {PipelineConfig().transcribe.model} int8 CPU; "
-          f"{args.minutes:g}-minute meetings, {how}")
+          f"{'recordings of bench.fidelity' if args.recordings else f'{args.minutes:g}-minute meetings'}, {how}")
     print("| meeting | variant | " + " | ".join(columns) + " |")
     print("|---|---|" + "---:|" * len(columns))
     return args, dict(parse_variant(v) for v in args.variant) if args.variant else defaults
@@ -109,6 +115,16 @@ def variant_cli(doc: str, defaults: dict[str, dict[str, object]], variant_help: 
 
 def captured_meetings(args: argparse.Namespace, spool: Path) -> Iterator[tuple[str, str, Path, str]]:
     """(language, label, session, script) of each meeting asked for, captured once into `spool`."""
+    if args.recordings:
+        from bench.fidelity_corpus import RECORDINGS
+
+        for name in args.recordings.split(","):
+            rec = next((r for r in RECORDINGS if r.name == name), None)
+            if rec is None:
+                sys.exit(f"no fidelity recording {name!r}: {', '.join(r.name for r in RECORDINGS)}")
+            wav, ref = rec.files()
+            yield rec.lang, rec.name, capture_file(wav, rec.lang, rec.name, spool), ref.read_text(encoding="utf-8")
+        return
     for meeting in args.meetings.split(","):
         lang, seed = meeting.split(":")
         yield (lang, f"{lang} seed {seed}", *captured(lang, args.minutes, int(seed), spool))

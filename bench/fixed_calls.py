@@ -41,7 +41,8 @@ def record(meeting: str, minutes: float, out: Path) -> None:
         base, reference = captured(lang, minutes, int(seed), Path(tmp) / "spool")
         replay(Session(base), Path(tmp) / "work", {"cpu_threads": 1}, record=calls)
     meta = {"lang": lang, "reference": reference,
-            "calls": [{"offset": offset, "prompt": prompt, "open_end": end} for _, offset, prompt, end in calls]}
+            "calls": [{"offset": offset, "prompt": prompt, "open_end": end, "lead": lead, "said": said}
+                      for _, offset, prompt, end, lead, said in calls]}
     arrays: dict[str, Any] = {f"a{i}": c[0] for i, c in enumerate(calls)}
     np.savez_compressed(out, meta=np.array(json.dumps(meta)), **arrays)
     print(f"{len(calls)} calls of {meeting}, {minutes:g} min: {out}")
@@ -73,7 +74,8 @@ def decode(calls_path: Path, out: Path, first: int | None = None) -> None:
     for i, call in enumerate(meta["calls"][:first]):
         audio = saved[f"a{i}"]
         t0 = time.monotonic()
-        decoded = engine.transcribe(audio, call["offset"], call["prompt"], call["open_end"])
+        decoded = engine.transcribe(audio, call["offset"], call["prompt"], call["open_end"],
+                                    call.get("lead", 0.0), call.get("said"))
         rows.append({"offset": call["offset"], "audio_s": len(audio) / 16000, "seconds": time.monotonic() - t0,
                      "texts": [p.text for p in decoded.pieces], "gaps": len(decoded.gaps)})
     result = {"lang": meta["lang"], "reference": meta["reference"] if first is None else None, "rows": rows,

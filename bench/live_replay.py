@@ -2,6 +2,7 @@
 
     python -m bench.live_replay                          # fr:1, fr:2, en:1, 15 minutes, two waits, ~30 min
     python -m bench.live_replay --meetings fr:2 --variant 'w15:min_window_s=15'
+    python -m bench.live_replay --recordings fr-kokoro-s42 --variant 'none:live_lead_s=0' --variant 'lead:'
 
 A paced run takes as long as the meeting. Here the real transcriber (the stage's `Transcription`
 and `Engine`, live) gets a captured meeting's batches one at a time, each once a simulated clock
@@ -38,7 +39,8 @@ VARIANTS: dict[str, dict[str, object]] = {
 }
 
 
-Call = tuple[Audio, float, list[int] | None, bool]  # what the engine was given: audio, offset, prompt, open end
+# what the engine was given: audio, offset, prompt, open end, lead, the words said before it
+Call = tuple[Audio, float, list[int] | None, bool, float, list[str] | None]
 
 
 def replay(base: Session, work: Path, overrides: dict[str, object],
@@ -53,11 +55,12 @@ def replay(base: Session, work: Path, overrides: dict[str, object],
     cfg = TranscribeConfig.model_validate({**PipelineConfig().transcribe.model_dump(), **overrides})
     engine = Engine(cfg, manifest.language, live=True)
 
-    def transcribe(audio: Audio, offset: float, prompt: list[int] | None = None, open_end: bool = False) -> Decoded:
+    def transcribe(audio: Audio, offset: float, prompt: list[int] | None = None, open_end: bool = False,
+                   lead: float = 0.0, said: list[str] | None = None) -> Decoded:
         if record is not None:
-            record.append((audio.copy(), offset, list(prompt) if prompt else None, open_end))
+            record.append((audio.copy(), offset, list(prompt) if prompt else None, open_end, lead, said))
         t0 = time.monotonic()
-        decoded = engine.transcribe(audio, offset, prompt, open_end)
+        decoded = engine.transcribe(audio, offset, prompt, open_end, lead, said)
         if (spent := time.monotonic() - t0) > SLOW_S:
             print(f"  slow call: {offset:.0f} s + {len(audio) / RATE:.1f} s took {spent:.1f} s: "
                   + " | ".join(f"{p.text[:60]!r}" for p in decoded.pieces), file=sys.stderr, flush=True)

@@ -133,6 +133,35 @@ def test_a_real_repetition_stays_in_the_prompt_and_a_loop_never_enters_it() -> N
     assert next_context([9], [kept[0], unsure, kept[2]], 223) == [9, 1, 3]
 
 
+def test_a_live_lead_ends_at_the_last_words_said_found_again_and_else_by_time() -> None:
+    """A live call hears final audio again (its lead) and returns only what follows it. A previous call of
+    a French meeting ended "nous sommes a environ." in a short pause before "35 %"; heard again, "35" is
+    timed a little before the seam, and by time alone it would be lost."""
+    from stages.transcribe.lead import after
+
+    said = ["nous", "sommes", "à", "environ."]
+    heard = words((76.4, 76.8, "nous"), (76.8, 77.0, "sommes"), (77.0, 77.2, "à"), (77.2, 77.9, "environ"),
+                  (77.95, 78.35, "35"), (78.69, 78.9, "%"), (79.05, 79.3, "et"))
+    piece = Piece(76.4, 79.3, "".join(w.text for w in heard).strip(), 0.8, (1, 2, 3), words=tuple(heard))
+    new = after([piece], 78.19, said, lambda text: (len(text),))
+    assert [(p.start, p.text, p.tokens) for p in new] == [(78.19, "35 % et", (7,))]
+    assert [p.text for p in after([piece], 78.19, [], lambda text: ())] == ["% et"]  # time alone
+    # the last word said, timed past the seam this time, is not written twice
+    late = [replace(w, start=w.start + 0.7, end=w.end + 0.7) for w in heard]
+    shifted = replace(piece, words=tuple(late))
+    assert [p.text for p in after([shifted], 78.19, said, lambda text: ())] == ["35 % et"]
+    assert [p.text for p in after([shifted], 78.19, [], lambda text: ())] == ["environ 35 % et"]
+    # a phrase said again: the copy that ends nearest the seam is the old text's end
+    twice = words((70.0, 70.4, "non"), (70.5, 70.9, "merci"), (77.5, 77.9, "non"), (78.0, 78.4, "merci"),
+                  (78.6, 79.0, "oui"))
+    both = Piece(70.0, 79.0, "".join(w.text for w in twice).strip(), 0.8, words=tuple(twice))
+    assert [p.text for p in after([both], 78.1, ["non", "merci"], lambda text: ())] == ["oui"]
+    # pieces wholly before the seam go; pieces wholly after it stay as they are
+    before = Piece(70.0, 71.0, "bonjour", 0.9, words=tuple(words((70.0, 71.0, "bonjour"))))
+    later = replace(piece, start=80.0, end=82.0, words=())
+    assert after([before, later], 78.19, [], lambda text: ()) == [later]
+
+
 def test_a_phrase_really_said_three_times_comes_out_three_times(engine: Engine, demo: np.ndarray) -> None:
     for name in TURNS:
         one = turn(demo, name)

@@ -19,7 +19,7 @@ from stages.transcribe.pieces import Decoded, Piece
 from stages.transcribe.stage import Transcription
 from stages.wavio import RATE
 from tests.conftest import DEMO_EN, run_stage
-from tests.speech import demo_script, reference_text, wer
+from tests.speech import demo_script, normalise, reference_text, wer
 from tests.spoolkit import decode_16k, make_session, transcript_text, write_batches
 
 pytestmark = pytest.mark.slow
@@ -168,6 +168,40 @@ def test_a_call_ended_by_a_repetition_loop_resumes_where_its_text_stopped(tmp_pa
     assert session.transcribed_batches() == session.audio_batches()
     text = transcript_text(session)
     assert text.count("we ship") == 3 and text.index("we ship") < text.index("call 2")
+
+
+def test_a_live_call_hears_the_final_audio_before_it_again_and_writes_each_word_once(tmp_path: Path,
+                                                                                     demo_pcm: np.ndarray) -> None:
+    """Live, batches land one by one and each call gets about 10 s of new audio. It hears up to
+    `live_lead_s` of the final audio before it again, for context, and writes only what is new: the demo
+    comes out right, with no word written twice where two calls meet."""
+    import jiwer
+
+    from stages.transcribe.engine import Engine
+
+    session = make_session(tmp_path / "s", sources=["system"], language="en")
+    cfg = TranscribeConfig()
+    engine = Engine(cfg, "en", live=True)
+    leads: list[float] = []
+
+    def transcribe(audio: np.ndarray, offset: float, prompt: list[int] | None = None, open_end: bool = False,
+                   lead: float = 0.0, said: list[str] | None = None) -> Decoded:
+        leads.append(lead)
+        return engine.transcribe(audio, offset, prompt, open_end, lead, said)
+
+    job = Transcription(session, cfg, ["system"], transcribe, lambda: "en", "base", live=True)
+    step = 10 * RATE
+    for k in range(0, len(demo_pcm), step):  # each batch lands once the calls before it are done
+        write_batches(session, None, demo_pcm[k: k + step], first_index=k // step + 1, start=k / RATE,
+                      end=k + step >= len(demo_pcm))
+        while job.step():
+            pass
+    assert session.transcribed_batches() == session.audio_batches()
+    assert sum(lead >= 1.0 for lead in leads) >= len(leads) // 2, leads
+    text = transcript_text(session)
+    assert wer(reference_text("en"), text, "en") < 0.15, text
+    said = jiwer.process_words(normalise(reference_text("en"), "en"), normalise(text, "en"))
+    assert said.insertions <= 3, text
 
 
 def test_the_model_refuses_another_pass_only_when_armed_after_a_loop(demo_pcm: np.ndarray) -> None:

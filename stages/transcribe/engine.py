@@ -16,6 +16,7 @@ from stages import cpu
 from stages.config import TranscribeConfig
 from stages.transcribe import filters, models
 from stages.transcribe.fidelity import crammed, settle_repeats
+from stages.transcribe.lead import after
 from stages.transcribe.pieces import Decoded, Piece, Word
 from stages.transcribe.verify import MIN_PROGRESS_S, Checks, hand_on
 from stages.transcribe.windowing import Span, speech_spans
@@ -136,7 +137,7 @@ class Engine:
         return model
 
     def transcribe(self, audio: Audio, offset: float, prompt: list[int] | None = None,
-                   open_end: bool = False) -> Decoded:
+                   open_end: bool = False, lead: float = 0.0, said: list[str] | None = None) -> Decoded:
         """Transcribe `audio` (<= 30 s is one Whisper window) starting at `offset` seconds.
 
         `prompt` is the tokens of the previous final segments, timestamps included, exactly
@@ -147,23 +148,31 @@ class Engine:
         `open_end`: the audio ends inside speech (no pause in a whole window), so its last
         segment may be cut: it is left to the next call, which starts where its first word does.
 
+        `lead`: the first seconds of `audio` are final already (an earlier call wrote them, ending in the
+        words `said`); they are heard again as context for what follows, and only new words are returned.
+
         Then the text is checked against the audio (`fidelity`): repetitions the audio does
         not hold are cut, and speech that no word covers is decoded again on its own.
         """
         self.follow_free_cpu()
         duration = len(audio) / RATE
-        speech = [Span(offset + s.start, offset + s.end) for s in speech_spans(audio, self.cfg.pause_ms)]
-        pieces, until = self._decode(audio, offset, prompt, self.temperatures, bounded=self.live)
+        begin = offset + lead
+        speech = [Span(max(begin, offset + s.start), offset + s.end) for s in speech_spans(audio, self.cfg.pause_ms)
+                  if offset + s.end > begin]
+        pieces, until = self._decode(audio, offset, prompt, self.temperatures, bounded=self.live, lead=lead)
+        if lead:
+            pieces = after(pieces, begin, said or [], self._encode)
         check = Checks(self._decode_alone, audio, offset, speech)
         pieces = settle_repeats(pieces, speech, confirm=check.heard_alone)
         if self.live and (until is not None or any(p.loop for p in pieces)):
-            pieces, until = hand_on(pieces, speech, offset, offset + (duration if until is None else until)) or (
-                pieces, until)
+            handed = hand_on(pieces, speech, begin, offset + (duration if until is None else until))
+            if handed is not None:
+                pieces, until = handed[0], lead + handed[1]
         if until is None and not self.live:
             pieces, until = end_at_loop(pieces, offset, duration)
             if until is not None:
                 log.info("text ends in a repetition loop at %.1f s; the rest goes to the next call", offset + until)
-        if (until is None and len(pieces) > 1 and pieces[-1].start > offset + MIN_PROGRESS_S
+        if (until is None and len(pieces) > 1 and pieces[-1].start > begin + MIN_PROGRESS_S
                 and (open_end or crammed(pieces[-1]))):
             # no pause in a whole window, or a last segment squeezed into the end of the audio (made up from
             # a cut word): the next call starts where it does and decodes that speech again, whole
@@ -171,6 +180,11 @@ class Engine:
         pieces = check.recheck(pieces)
         pieces, gaps = check.fill(pieces, offset + (duration if until is None else until))
         return Decoded(pieces, until, gaps)
+
+    def _encode(self, text: str) -> tuple[int, ...]:
+        """`text` as Whisper's tokens, for the next call's prompt (none from a server's model)."""
+        tokenizer = getattr(self.model, "hf_tokenizer", None)
+        return tuple(tokenizer.encode(" " + text, add_special_tokens=False).ids) if tokenizer is not None else ()
 
     def _decode_alone(self, audio: Audio, offset: float, temperatures: list[float]) -> list[Piece]:
         """A stretch decoded on its own: no prompt, no more tokens than its length can hold, no pass after one
@@ -180,9 +194,10 @@ class Engine:
 
     def _decode(self, audio: Audio, offset: float, prompt: list[int] | None, temperatures: list[float],
                 bounded: bool, max_new_tokens: int | None = None,
-                ends_at_loop: bool = False) -> tuple[list[Piece], float | None]:
+                ends_at_loop: bool = False, lead: float = 0.0) -> tuple[list[Piece], float | None]:
         """One faster-whisper call: its filtered pieces, and where a repetition loop ended it (if `bounded`, once
-        it has moved on; at once if `ends_at_loop`: a re-decode's next attempt takes what a loop left)."""
+        it has moved on past its `lead`; at once if `ends_at_loop`: a re-decode's next attempt takes what a loop
+        left)."""
         import ctranslate2
 
         from stages.transcribe.bounded import LoopEnded
@@ -216,7 +231,7 @@ class Engine:
             for seg in segments:
                 decoded_to = min(duration, max(decoded_to, seg.end))
                 # a loop may end a live call (once it has moved on) or a re-decode (at once)
-                self.model.armed = ends_at_loop or (bounded and decoded_to >= MIN_PROGRESS_S)
+                self.model.armed = ends_at_loop or (bounded and decoded_to >= lead + MIN_PROGRESS_S)
                 if piece := to_piece(seg, offset, duration, self.language or "", self.cfg):
                     out.append(piece)
         except LoopEnded:

@@ -22,6 +22,7 @@ from stages.models import CHANNELS, Channel, ChannelCursor, Segment, TranscriptB
 from stages.spool import Session, now_iso, read_model
 from stages.transcribe.batches import Batch, BatchStore, Run, runs_of
 from stages.transcribe.echo import drop_echo
+from stages.transcribe.lead import Recent
 from stages.transcribe.pieces import Decoded, Piece, sentences
 from stages.transcribe.windowing import choose_cut, speech_spans
 from stages.wavio import RATE
@@ -82,6 +83,10 @@ class Transcription:
         self.transcribe = transcribe
         self.language = language
         self.model_name = model_name
+        # Live, a call hears up to `live_lead_s` of final audio again before its new audio (lead.py). Not with a
+        # server: some give no word times to tell the lead's words from the new ones (openai_api.py).
+        self.lead_s = cfg.live_lead_s if live and cfg.engine == "local" else 0.0
+        self.recent: dict[str, Recent] = {}  # per channel, in memory: where a lead may start
         self.store = BatchStore(session)
         self.state: dict[str, ChannelCursor] | None = None
         self.expect: int | None = None  # the batch whose file comes next from the in-memory state
@@ -101,6 +106,7 @@ class Transcription:
         if self.state is None or self.expect != first.index:
             self.state = self._state_before(batches, first)
             self.expect = first.index
+            self.recent = {}
             if self.state is None:
                 return True  # a broken transcript file was quarantined: rescan
         runs = runs_of(batches)
@@ -108,7 +114,7 @@ class Transcription:
         worked = any([self._advance(ch, runs, ended) for ch in self.channels])
         wrote = self._write_ready(batches, pending)
         cursors = [c.cursor for c in self.state.values()] if self.state else []
-        self.store.forget_before(min(cursors, default=0.0))
+        self.store.forget_before(min(cursors, default=0.0) - self.lead_s)
         return worked or wrote
 
     def _state_before(self, batches: list[Batch], first: Batch) -> dict[str, ChannelCursor] | None:
@@ -152,15 +158,25 @@ class Transcription:
             return True
         cut_at = None if final_piece else choose_cut(spans, limit - start, self.earliest_cut)
         cut = start + cut_at if cut_at is not None else limit
-        prompt = cur.context[-self.cfg.prompt_tokens:] if self.cfg.prompt_tokens else None
+        recent = self.recent.setdefault(channel, Recent())
+        earliest = max(run.start, start - self.lead_s, cut - self.cfg.max_window_s)
+        heard_from, context, said = recent.lead(earliest, start) or (start, cur.context, [])
+        prompt = context[-self.cfg.prompt_tokens:] if self.cfg.prompt_tokens else None
+        audio = audio[: round((cut - start) * RATE)]
+        if heard_from < start:
+            audio = np.concatenate([self.store.slice(CHANNELS.index(channel), run, heard_from, start), audio])
         began = time.monotonic()
-        decoded = self.transcribe(audio[: round((cut - start) * RATE)], start, prompt,
-                                  open_end=not final_piece and cut_at is None)
+        decoded = self.transcribe(audio, heard_from, prompt, open_end=not final_piece and cut_at is None,
+                                  lead=start - heard_from, said=said)
         took = time.monotonic() - began
         pieces = decoded.pieces
         # the call may end early (a repetition loop, a last segment to redo): the next one starts there
-        new_cursor = cut if decoded.until is None else start + decoded.until
-        cur.context = next_context(cur.context, pieces, self.cfg.prompt_tokens)
+        new_cursor = cut if decoded.until is None else heard_from + decoded.until
+        for piece in pieces:  # the prompt before each piece: a lead that starts there leaves itself out of it
+            recent.add(piece, cur.context)
+            cur.context = next_context(cur.context, [piece], self.cfg.prompt_tokens)
+        # after a call that ended early (a loop, its last words left), the next starts afresh, with no lead
+        recent.forget_before(new_cursor - self.lead_s if decoded.until is None else new_cursor)
         speaker = speaker_of(channel, self.language())
         voices = channel == "system" and self.speakers is not None  # one voice per sentence, not per segment
         cur.carry.extend(Segment(start=round(a, 2), end=round(b, 2), channel=channel, speaker=speaker, text=text,
@@ -170,8 +186,9 @@ class Transcription:
                                  text="", confidence=0.0, gap=True) for g in decoded.gaps)
         cur.carry.sort(key=lambda s: s.start)
         cur.cursor = new_cursor
-        log.info("%s %.1f-%.1f s: %d segment(s)%s, decoded in %.1f s", channel, start, new_cursor, len(pieces),
-                 "" if cut_at is None else f", cut in a pause at {cut:.1f} s", took)
+        log.info("%s %.1f-%.1f s: %d segment(s)%s%s, decoded in %.1f s", channel, start, new_cursor, len(pieces),
+                 "" if cut_at is None else f", cut in a pause at {cut:.1f} s",
+                 f", heard from {heard_from:.1f} s" if heard_from < start else "", took)
         return True
 
     def _write_ready(self, batches: list[Batch], pending: list[Batch]) -> bool:
