@@ -119,7 +119,7 @@ class TranscribeConfig(Section):
     cpu_threads: int = Field(0, ge=0)
     min_window_s: float = Field(10.0, ge=5.0, le=60.0)
     max_window_s: float = Field(30.0, ge=5.0, le=60.0)
-    live_lead_s: float = Field(20.0, ge=0.0, le=20.0)  # live: final audio heard again before each call's new audio
+    live_lead_s: float = Field(0.0, ge=0.0, le=20.0)  # live: final audio heard again before each call's new audio
     pause_ms: int = Field(300, ge=100, le=2000)
     prompt_tokens: int = Field(223, ge=0, le=223)  # Whisper keeps at most 223 tokens of previous text
     no_speech_threshold: float = Field(0.6, ge=0.0, le=1.0)

@@ -180,7 +180,7 @@ def test_a_live_call_hears_the_final_audio_before_it_again_and_writes_each_word_
     from stages.transcribe.engine import Engine
 
     session = make_session(tmp_path / "s", sources=["system"], language="en")
-    cfg = TranscribeConfig()
+    cfg = TranscribeConfig(live_lead_s=20.0)
     engine = Engine(cfg, "en", live=True)
     leads: list[float] = []
 
