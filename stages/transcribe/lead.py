@@ -25,10 +25,6 @@ def _plain(word: str) -> str:
     return re.sub(r"[^\w']+", "", word.lower())
 
 
-def _spelled(piece: Piece) -> bool:
-    return bool(piece.words) and "".join(w.text for w in piece.words).strip() == piece.text.strip()
-
-
 def first_new(words: list[Word], seam: float, said: list[str]) -> int:
     """How many of a call's first `words` the final text before `seam` already holds.
 
@@ -49,11 +45,11 @@ def first_new(words: list[Word], seam: float, said: list[str]) -> int:
 def after(pieces: list[Piece], seam: float, said: list[str], encode: Callable[[str], tuple[int, ...]]) -> list[Piece]:
     """What `pieces` say that is new after `seam` (see `first_new`). A piece cut in two is re-encoded for the
     prompt; a piece whose words do not spell its text (a cut loop) is kept whole or dropped by its middle."""
-    spelled = [p for p in pieces if _spelled(p)]
-    old = first_new([w for p in spelled for w in p.words], seam, said)
+    spelled = [p.spelled for p in pieces]
+    old = first_new([w for p, ok in zip(pieces, spelled, strict=True) if ok for w in p.words], seam, said)
     out = []
-    for piece in pieces:
-        if not _spelled(piece):
+    for piece, ok in zip(pieces, spelled, strict=True):
+        if not ok:
             if (piece.start + piece.end) / 2 >= seam:
                 out.append(replace(piece, start=max(seam, piece.start)))
             continue
@@ -83,7 +79,7 @@ class Recent:
     def add(self, piece: Piece, context_before: list[int]) -> None:
         # no lead over a loop or a sampled decode: heard again, it may loop again (and it resets the prompt)
         self.starts = [] if piece.resets else [*self.starts, (piece.start, tuple(context_before))]
-        self.said = [*self.said, *([w.text for w in piece.words] if _spelled(piece) else piece.text.split())]
+        self.said = [*self.said, *([w.text for w in piece.words] if piece.spelled else piece.text.split())]
         self.said = self.said[-SAID_KEPT:]
 
     def forget_before(self, t: float) -> None:

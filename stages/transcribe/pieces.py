@@ -36,6 +36,11 @@ class Piece:
     words: tuple[Word, ...] = ()  # aligned words: what the fidelity checks compare with the audio
 
     @property
+    def spelled(self) -> bool:
+        """Its words spell its text, so it can be cut by its words (a cut loop's cannot)."""
+        return bool(self.words) and "".join(w.text for w in self.words).strip() == self.text.strip()
+
+    @property
     def unsure(self) -> float:
         """The share of its words the decoder was unsure of (probability under UNSURE_WORD)."""
         return sum(w.probability < UNSURE_WORD for w in self.words) / len(self.words) if self.words else 0.0
@@ -68,7 +73,7 @@ def sentences(piece: Piece) -> list[tuple[float, float, str]]:
     loop) stays whole."""
     words = piece.words
     whole = [(piece.start, piece.end, piece.text)]
-    if len(words) < 2 or "".join(w.text for w in words).strip() != piece.text.strip():
+    if len(words) < 2 or not piece.spelled:
         return whole
     parts: list[list[Word]] = [[]]
     for k, word in enumerate(words):
