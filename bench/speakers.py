@@ -120,8 +120,8 @@ def replay(session: Session, **params: float) -> tuple[Spans, Spans]:
         closing = k + 1 == len(rows) or rows[k + 1][0] != key
         if closing and int(key) % cluster.REFINE_EVERY == 0 and not params.get("no_refine"):
             online.refine(np.stack([v for v, _ in heard]), np.array([s for _, s in heard]))
-    finals = cluster.final(np.stack(vectors), np.array(seconds), lives,
-                           **{k: v for k, v in params.items() if k in ("threshold", "merge", "small_share", "small_s")})
+    finals = cluster.in_order(cluster.final(np.stack(vectors), np.array(seconds), lives, **{
+        k: v for k, v in params.items() if k in ("threshold", "merge", "small_share", "small_s")}))
     it = iter(finals)
     final = [(s, e, labels.label(next(it), "en") if has else live[i][2]) for i, (s, e, has) in enumerate(spans)]
     return live, final

@@ -44,7 +44,8 @@ def test_meeting_played_on_the_speakers_is_captured_and_transcribed(tmp_path: Pa
     assert end is not None and end.reason
     assert session.transcribed_batches() == session.audio_batches()
     segments = json.loads((session.report / "transcript.json").read_text(encoding="utf-8"))
-    assert {s["speaker"] for s in segments} <= {"Speaker 1", "Speaker 2", "Speaker 3", "Speaker 4"}  # 3 voices
+    speakers = {s["speaker"] for s in segments}  # three voices, numbered from 1 with no hole (at most one too many)
+    assert speakers in ({f"Speaker {i}" for i in range(1, k + 1)} for k in (3, 4)), speakers
     error = wer(reference_text("en"), " ".join(s["text"] for s in segments), "en")
     print(f"loopback capture WER {error:.3f}")
     assert error < 0.25, f"WER {error:.3f} on loopback capture"

@@ -291,6 +291,32 @@ def test_a_failing_labeller_costs_no_text_and_no_numbering(tmp_path: Path, embed
     assert failed.speakers == ok.speakers  # the numbering goes on from where it was
 
 
+def test_a_voice_opened_live_and_merged_away_leaves_no_hole_in_the_numbers(
+        tmp_path: Path, three: Session, embedder: object) -> None:
+    """Live labels Speaker 2, 3, 4 for three people (a fourth voice opened live, merged at the end): the report
+    says Speaker 1, 2, 3 in the order they first speak; once a name is given, the numbers stay as they were."""
+    from stages.speakers import cluster
+    from stages.speakers.labeller import Labeller
+
+    assert cluster.in_order([3, 2, 3, 4]) == [1, 2, 1, 3] and cluster.in_order([2, 1, 3]) == [2, 1, 3]
+    session = Session(tmp_path / "holes")
+    shutil.copytree(three.path, session.path)
+    for index in session.transcribed_batches():  # as if live had opened (and lost) a voice before them
+        doc = read_model(session.transcript_path(index), TranscriptBatch)
+        assert doc is not None
+        shifted = [s.model_copy(update={"speaker": s.speaker.replace("Speaker 3", "Speaker 4").replace(
+            "Speaker 2", "Speaker 3").replace("Speaker 1", "Speaker 2")}) for s in doc.segments]
+        atomic.write_json(session.transcript_path(index), doc.model_copy(update={"segments": shifted}))
+    session.speakers_path.unlink()
+    Labeller(session, lambda: "en", embedder).finish()  # type: ignore[arg-type]
+    renumbered = [r[2] for r in labelled(session)]
+    assert renumbered == [r[2] for r in labelled(three)]  # the same voices, numbered 1, 2, 3 again
+    session.speakers_path.unlink()
+    session.names_path.write_text(json.dumps({"Speaker 3": "Bob"}), encoding="utf-8")
+    Labeller(session, lambda: "en", embedder).finish()  # type: ignore[arg-type]
+    assert sorted({r[2] for r in labelled(session)}) == ["Speaker 2", "Speaker 3", "Speaker 4"]
+
+
 def test_final_pass_joins_fragments_of_equal_length() -> None:
     """Two fragments of one voice with the same amount of speech are joined (this once looped forever)."""
     from stages.speakers import cluster

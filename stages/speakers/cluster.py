@@ -10,7 +10,9 @@ At the end, the whole meeting at once (so early segments profit from late ones):
 linkage clustering down to a high similarity gives fragments of voices; fragments whose
 centroids are very close are joined; a voice with too little speech joins its closest
 neighbour. Each final voice keeps the live number that most of its speech had, so the
-labels people saw during the meeting mostly stay.
+labels people saw during the meeting mostly stay; where that leaves a hole (a voice opened
+live that the final pass merged away: Speaker 2, 3, 4 for three people), the labeller numbers
+the voices 1, 2, 3 in the order they first speak (`in_order`), unless a name was already given.
 """
 
 from __future__ import annotations
@@ -193,6 +195,18 @@ def final(vectors: np.ndarray, seconds: np.ndarray, live: list[int], threshold: 
         target = max((g for g in ids if g != smallest), key=lambda g: float(cents[g] @ cents[smallest]))
         group[group == smallest] = target
     return _keep_live_numbers(group, seconds, live)
+
+
+def in_order(numbers: list[int]) -> list[int]:
+    """`numbers` as they are when they are 1..k; else renumbered 1..k in the order they first appear.
+
+    The report of a three-person call should not say "Speaker 4"; numbers that are already 1..k
+    stay as the live labels showed them, even when not in order of appearance."""
+    used = dict.fromkeys(numbers)
+    if sorted(used) == list(range(1, len(used) + 1)):
+        return numbers
+    renumber = {n: i for i, n in enumerate(used, start=1)}
+    return [renumber[n] for n in numbers]
 
 
 def _keep_live_numbers(group: np.ndarray, seconds: np.ndarray, live: list[int]) -> list[int]:

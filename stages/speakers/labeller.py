@@ -165,12 +165,16 @@ class Labeller:
             live = heard.rows[k][2]
             votes.setdefault(live, {}).setdefault(number, 0.0)
             votes[live][number] += heard.rows[k][4]
+        numbers = []
+        for k, (_, _, live, _, _) in enumerate(heard.rows):
+            options = votes.get(live)
+            numbers.append(final_of.get(k, max(options, key=lambda n: options[n]) if options else live))
+        if not self._named():  # a name given to a label must keep meaning that voice
+            numbers = cluster.in_order(numbers)
         language = self.language()
         plain = {key: list(row) for key, row in heard.plain.items()}
         order: list[str] = []
-        for k, (key, i, live, _, _) in enumerate(heard.rows):
-            options = votes.get(live)
-            number = final_of.get(k, max(options, key=lambda n: options[n]) if options else live)
+        for (key, i, _, _, _), number in zip(heard.rows, numbers, strict=True):
             name = labels.label(number, language)
             plain[key][i] = name
             if name not in order:
@@ -182,6 +186,12 @@ class Labeller:
         atomic.write_json(self.session.speakers_path, result)
         log.info("speakers: %d told apart (%s); %.1f s of CPU for %.0f s of speech", len(order), ", ".join(order),
                  result.live_cpu_seconds + result.final_cpu_seconds, result.speech_seconds)
+
+    def _named(self) -> bool:
+        try:
+            return bool(labels.names(self.session))
+        except ValueError:  # a names file that does not read: it may still name a label
+            return True
 
     def _last_track(self, batches: list[int]) -> SpeakerTrack:
         if self.track is not None:
