@@ -129,6 +129,7 @@ class SpeakerLabels(SpoolModel):
     final_cpu_seconds: float
     speech_seconds: float
     written_at: str
+    live_numbers: bool = False  # the live numbers kept as they were (a name was given before this pass)
 
 
 class EngineState(SpoolModel):

@@ -294,7 +294,7 @@ def test_a_failing_labeller_costs_no_text_and_no_numbering(tmp_path: Path, embed
 def test_a_voice_opened_live_and_merged_away_leaves_no_hole_in_the_numbers(
         tmp_path: Path, three: Session, embedder: object) -> None:
     """Live labels Speaker 2, 3, 4 for three people (a fourth voice opened live, merged at the end): the report
-    says Speaker 1, 2, 3 in the order they first speak; once a name is given, the numbers stay as they were."""
+    says Speaker 1, 2, 3 in the order they first speak; a name keeps the voice of the label it was given to."""
     from stages.speakers import cluster
     from stages.speakers.labeller import Labeller
 
@@ -311,8 +311,15 @@ def test_a_voice_opened_live_and_merged_away_leaves_no_hole_in_the_numbers(
     Labeller(session, lambda: "en", embedder).finish()  # type: ignore[arg-type]
     renumbered = [r[2] for r in labelled(session)]
     assert renumbered == [r[2] for r in labelled(three)]  # the same voices, numbered 1, 2, 3 again
+    # a name given to a final label, then a batch redone: the pass runs again and numbers as before
+    session.names_path.write_text(json.dumps({"Speaker 1": "Peter"}), encoding="utf-8")
+    first = session.transcribed_batches()[0]
+    atomic.write_json(session.transcript_path(first), read_model(session.transcript_path(first), TranscriptBatch))
+    before = session.speakers_path.stat().st_mtime_ns
+    Labeller(session, lambda: "en", embedder).finish()  # type: ignore[arg-type]
+    assert session.speakers_path.stat().st_mtime_ns > before and [r[2] for r in labelled(session)] == renumbered
+    # a name given to a live label before any final pass: that label keeps its voice, hole and all
     session.speakers_path.unlink()
-    session.names_path.write_text(json.dumps({"Speaker 3": "Bob"}), encoding="utf-8")
     Labeller(session, lambda: "en", embedder).finish()  # type: ignore[arg-type]
     assert sorted({r[2] for r in labelled(session)}) == ["Speaker 2", "Speaker 3", "Speaker 4"]
 

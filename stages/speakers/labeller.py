@@ -169,7 +169,8 @@ class Labeller:
         for k, (_, _, live, _, _) in enumerate(heard.rows):
             options = votes.get(live)
             numbers.append(final_of.get(k, max(options, key=lambda n: options[n]) if options else live))
-        if not self._named():  # a name given to a label must keep meaning that voice
+        pinned = self._pinned()
+        if not pinned:
             numbers = cluster.in_order(numbers)
         language = self.language()
         plain = {key: list(row) for key, row in heard.plain.items()}
@@ -182,12 +183,21 @@ class Labeller:
         last = self._last_track(batches)
         result = SpeakerLabels(labels=plain, speakers=order, live_cpu_seconds=last.cpu_seconds,
                                final_cpu_seconds=round(time.process_time() - began, 3),
-                               speech_seconds=last.speech_seconds, written_at=now_iso())
+                               speech_seconds=last.speech_seconds, written_at=now_iso(), live_numbers=pinned)
         atomic.write_json(self.session.speakers_path, result)
         log.info("speakers: %d told apart (%s); %.1f s of CPU for %.0f s of speech", len(order), ", ".join(order),
                  result.live_cpu_seconds + result.final_cpu_seconds, result.speech_seconds)
 
-    def _named(self) -> bool:
+    def _pinned(self) -> bool:
+        """Whether the final labels keep the live numbers even with a hole: a name given before the first final
+        pass named a live label, which must keep meaning that voice; a later pass (a batch redone) numbers as
+        the first did, so names given to its labels stay right too."""
+        try:
+            before = read_model(self.session.speakers_path, SpeakerLabels)
+        except ValueError:
+            before = None
+        if before is not None:
+            return before.live_numbers
         try:
             return bool(labels.names(self.session))
         except ValueError:  # a names file that does not read: it may still name a label
